@@ -1,0 +1,773 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { S3Error, S3JobsError, ValidationError } from '../errors.js';
+import { pathFor, resolveBucketConfig, validateTimeout, type BucketConfig, type Endpoint, type S3BucketOptions } from './bucket-config.js';
+import { resolveExpiry, type Expire } from './expiry.js';
+import { metadataHeaders, normalizeMetadata, planCopyHeaders, planMetadataRewrite, SYSTEM_HEADERS, type CopyMetadataOptions, type Metadata } from './metadata.js';
+import { mapConcurrent, planParts, resolveMultipartOptions, MAX_SINGLE_COPY_BYTES, type MultipartCopyOptions } from './multipart-copy.js';
+import { objectInfoFromHeaders, type ObjectInfo } from './object-info.js';
+import { S3Transport, s3ErrorFrom, type S3Request, type S3Response, type TransportOptions } from './request.js';
+import { presignRequest, uriEncodePath } from './signer/index.js';
+import { isTimeoutDisabledInScope, runWithTimeoutDisabled } from './timeout-scope.js';
+import { assertCannedAcl, assertKey, splitCopySource, type BucketCannedAcl, type CannedAcl, type StorageClass } from './validation.js';
+import {
+  buildAccessControlPolicy,
+  buildCompleteMultipartUpload,
+  buildCreateBucketConfiguration,
+  buildDeleteRequest,
+  parseAccessControlPolicy,
+  parseCompleteMultipartUpload,
+  parseCopyResult,
+  parseDeleteResult,
+  parseErrorDocument,
+  parseInitiateMultipartUpload,
+  parseListObjectsV2,
+  parseListObjectVersions,
+  type AccessControlPolicy,
+} from './xml.js';
+
+/** Options every network method takes. */
+export interface CallOptions {
+  /** Timeout of this call's request(s) in ms, overriding the bucket's; `null` disables it. */
+  timeout?: number | null | undefined;
+  /** Aborts the call (and its socket) when fired. */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * The ACL a copy or rewrite gives its destination. S3 never copies ACLs: every copy writes one.
+ * `'replicate-source'` reads the source object's ACL and writes it on the destination (two extra
+ * requests; fails on buckets with ACLs disabled).
+ */
+export type CopyAcl = CannedAcl | 'replicate-source';
+
+export interface CopyOptions extends CallOptions {
+  acl: CopyAcl;
+  /** Replaces the user metadata; the source's system headers (Content-Type, Cache-Control, …) are kept. */
+  metadata?: Metadata | undefined;
+  /** New Content-Type for the destination. */
+  mimetype?: string | undefined;
+  /** System headers to set on the destination (`cache-control`, `content-disposition`, …). */
+  headers?: Record<string, string> | undefined;
+  /** Copy only if the source's ETag is still this (412 PreconditionFailed otherwise). */
+  ifMatch?: string | undefined;
+  /** Copy this version of the source. */
+  sourceVersionId?: string | undefined;
+  /** Storage class of the destination. Default: the source's when metadata is replaced, else S3's default. */
+  storageClass?: StorageClass | undefined;
+  /** A HEAD of the source the caller already made (saves one request). */
+  sourceInfo?: ObjectInfo | undefined;
+  multipart?: MultipartCopyOptions | undefined;
+}
+
+export interface CopyResult {
+  etag: string;
+  lastModified: Date | undefined;
+  versionId: string | undefined;
+  /** Whether multipart copy was used (source above the threshold). */
+  multipart: boolean;
+  /** Source size when it was known (HEAD made). */
+  size: number | undefined;
+}
+
+export interface RewriteMetadataOptions extends CallOptions {
+  /** ACL written with the rewrite (a self-copy resets it). `'replicate-source'` keeps the current one. */
+  acl: CopyAcl;
+  /** Metadata entries to add or change. */
+  set?: Metadata | undefined;
+  /** Metadata names to remove. */
+  remove?: string[] | undefined;
+  /** The whole new user metadata (exclusive with set/remove). */
+  replace?: Metadata | undefined;
+  mimetype?: string | undefined;
+  /** System headers to set (`cache-control`, …); `''` removes one. */
+  headers?: Record<string, string> | undefined;
+  /** Rewrite only if the object's ETag is this. */
+  ifMatch?: string | undefined;
+  multipart?: MultipartCopyOptions | undefined;
+}
+
+export interface RewriteResult {
+  /** False when nothing would change: then no copy request was made. */
+  changed: boolean;
+  /** ETag after the rewrite (the current one when unchanged). */
+  etag: string;
+  previousEtag: string;
+  lastModified: Date | undefined;
+  versionId: string | undefined;
+  size: number;
+}
+
+export interface PutOptions extends CallOptions {
+  acl?: CannedAcl | undefined;
+  metadata?: Metadata | undefined;
+  mimetype?: string | undefined;
+  headers?: Record<string, string> | undefined;
+  /** Required for a stream body: S3 refuses uploads of unknown length. */
+  contentLength?: number | undefined;
+  storageClass?: StorageClass | undefined;
+}
+
+export interface GetOptions extends CallOptions {
+  /** Inclusive byte range. */
+  range?: { start: number; end?: number } | undefined;
+  versionId?: string | undefined;
+}
+
+export interface ListOptions extends CallOptions {
+  prefix?: string | undefined;
+  delimiter?: string | undefined;
+  startAfter?: string | undefined;
+  /** Resume a listing from a saved continuation token. */
+  continuationToken?: string | undefined;
+  /** Keys per page, 1..1000. Default 1000. */
+  pageSize?: number | undefined;
+}
+
+export interface ListedObject {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date | undefined;
+  storageClass: string | undefined;
+}
+
+export interface ListPage {
+  objects: ListedObject[];
+  commonPrefixes: string[];
+  /** Token for the next page; pass it as `continuationToken` to resume from here. */
+  nextContinuationToken: string | undefined;
+}
+
+export interface PutBucketOptions extends CallOptions {
+  /** A full CreateBucketConfiguration document (the seed's form). Exclusive with `location`. */
+  configXml?: string | undefined;
+  /** LocationConstraint: a region such as `eu-west-1`, or the legacy `EU`. */
+  location?: string | undefined;
+  acl?: BucketCannedAcl | undefined;
+}
+
+export interface DeleteBucketOptions extends CallOptions {
+  /** Delete every object, version and delete marker first. Default false (S3 refuses non-empty buckets). */
+  empty?: boolean | undefined;
+}
+
+export interface UrlOptions {
+  /** Seconds from now (integers below 315529200), a UNIX timestamp in seconds, a Date, … Default 300 s. */
+  expire?: Expire | undefined;
+  /** HTTP method the URL is for. Default GET. */
+  method?: 'GET' | 'PUT' | 'HEAD' | 'DELETE' | undefined;
+  versionId?: string | undefined;
+  /** Override response headers (response-content-disposition, …) — signed into the URL. */
+  responseHeaders?: Partial<Record<'content-type' | 'content-disposition' | 'cache-control' | 'content-language' | 'expires' | 'content-encoding', string>> | undefined;
+}
+
+/** The interface requests go through; ReadOnlyS3Bucket swaps in one that refuses. */
+export interface Transport {
+  send(req: S3Request): Promise<S3Response>;
+  close(): Promise<void>;
+}
+
+export interface S3BucketInternals {
+  transport?: TransportOptions;
+  /** Clock for presigned URLs and signing (ms since epoch). */
+  now?: () => number;
+}
+
+let urlForWarned = false;
+
+/**
+ * A client for one bucket: the simples3 "Advanced usage" feature set, over SigV4 and undici.
+ *
+ * ```ts
+ * const bucket = new S3Bucket({ name: 'photos', accessKey, secretKey, timeout: 10_000 });
+ * await bucket.copy('photos/a.jpg', 'b.jpg', { acl: 'private' });
+ * const url = bucket.makeUrlAuthed('b.jpg', { expire: 3600 });
+ * ```
+ */
+export class S3Bucket {
+  readonly name: string;
+  protected readonly config: BucketConfig;
+  readonly #internals: S3BucketInternals;
+  #timeout: number | null;
+  #transport: Transport | undefined;
+
+  constructor(options: S3BucketOptions, internals: S3BucketInternals = {}) {
+    this.config = resolveBucketConfig(options);
+    this.name = this.config.name;
+    this.#timeout = validateTimeout(options.timeout);
+    this.#internals = internals;
+  }
+
+  /** Request timeout in milliseconds; `null` = disabled. Applies to every later request. */
+  get timeout(): number | null {
+    return this.#timeout;
+  }
+
+  set timeout(value: number | null) {
+    this.#timeout = validateTimeout(value);
+  }
+
+  /**
+   * Runs `fn` with this bucket's timeout disabled for the calls made inside it (and everything they
+   * await) — and only those: concurrent calls elsewhere keep the timeout.
+   */
+  timeoutDisabled<T>(fn: () => T): T {
+    return runWithTimeoutDisabled(this, fn);
+  }
+
+  /** The public (unsigned) URL of a key. */
+  url(key: string): string {
+    assertKey(key);
+    return this.config.endpoint.origin + uriEncodePath(pathFor(this.config.endpoint, key));
+  }
+
+  /** A SigV4 presigned URL for `key`, valid until `expire`. */
+  makeUrlAuthed(key: string, options: UrlOptions = {}): string {
+    assertKey(key);
+    const now = this.#now();
+    const expiresIn = resolveExpiry(options.expire, new Date(now));
+    const query: Record<string, string> = {};
+    if (options.versionId !== undefined) query.versionId = options.versionId;
+    for (const [name, value] of Object.entries(options.responseHeaders ?? {})) if (value !== undefined) query[`response-${name}`] = value;
+    const endpoint = this.config.endpoint;
+    const signed = presignRequest({ method: options.method ?? 'GET', path: pathFor(endpoint, key), query, headers: { host: endpoint.host } }, expiresIn, {
+      credentials: this.config.credentials,
+      region: this.config.region,
+      date: new Date(now),
+    });
+    return `${endpoint.origin}${signed.path}?${signed.query}`;
+  }
+
+  /** @deprecated Use `makeUrlAuthed`. Kept for the seed's users; warns once per process. */
+  urlFor(key: string, options: UrlOptions = {}): string {
+    if (!urlForWarned) {
+      urlForWarned = true;
+      process.emitWarning('S3Bucket.urlFor() is deprecated; use makeUrlAuthed()', { type: 'DeprecationWarning', code: 'S3JOBS_DEP_URLFOR' });
+    }
+    return this.makeUrlAuthed(key, options);
+  }
+
+  /** HEAD: size, ETag, content type, metadata. Throws S3NotFoundError when absent. */
+  async head(key: string, options: CallOptions & { versionId?: string } = {}): Promise<ObjectInfo> {
+    assertKey(key);
+    const res = await this.#send({ method: 'HEAD', key, query: options.versionId === undefined ? undefined : { versionId: options.versionId } }, options);
+    await res.body.dump();
+    return objectInfoFromHeaders(key, res.headers);
+  }
+
+  /** Alias of `head`, the seed's name. */
+  info(key: string, options: CallOptions = {}): Promise<ObjectInfo> {
+    return this.head(key, options);
+  }
+
+  /** HEAD that answers false instead of throwing when the object is absent. */
+  async exists(key: string, options: CallOptions = {}): Promise<boolean> {
+    try {
+      await this.head(key, options);
+      return true;
+    } catch (err) {
+      if (err instanceof S3Error && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * GET, streaming. The returned stream must be read or destroyed. The timeout (if any) covers the
+   * whole body: a download slower than it fails mid-stream with S3JOBS_TIMEOUT.
+   */
+  async get(key: string, options: GetOptions = {}): Promise<{ info: ObjectInfo; body: Readable }> {
+    assertKey(key);
+    const headers: Record<string, string> = {};
+    if (options.range !== undefined) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
+    const req = { method: 'GET' as const, key, headers, query: options.versionId === undefined ? undefined : { versionId: options.versionId } };
+    const res = await this.#send(req, options);
+    const out = new PassThrough();
+    res.body.on('error', (err) => out.destroy(res.bodyError(err)));
+    out.on('close', () => {
+      if (!res.body.destroyed) res.body.destroy();
+    });
+    res.body.pipe(out);
+    return { info: objectInfoFromHeaders(key, res.headers), body: out };
+  }
+
+  /** GET into memory. For small objects. */
+  async getBuffer(key: string, options: GetOptions = {}): Promise<Buffer> {
+    const { body } = await this.get(key, options);
+    const chunks: Buffer[] = [];
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  /** PUT an object from a buffer, string or stream (streams need `contentLength`). */
+  async put(key: string, data: string | Uint8Array | Readable, options: PutOptions = {}): Promise<{ etag: string; versionId: string | undefined }> {
+    assertKey(key);
+    const headers: Record<string, string> = { ...systemHeaderOptions(options.headers, 'headers') };
+    headers['content-type'] = options.mimetype ?? headers['content-type'] ?? 'application/octet-stream';
+    if (options.acl !== undefined) {
+      assertCannedAcl(options.acl, 'acl', 'object');
+      headers['x-amz-acl'] = options.acl;
+    }
+    if (options.storageClass !== undefined) headers['x-amz-storage-class'] = options.storageClass;
+    Object.assign(headers, metadataHeaders(normalizeMetadata(options.metadata ?? {}, 'metadata')));
+    if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
+      if (options.contentLength === undefined || !Number.isInteger(options.contentLength) || options.contentLength < 0)
+        throw new ValidationError('contentLength', 'is required (a non-negative integer) when the body is a stream: S3 refuses uploads of unknown length');
+      headers['content-length'] = String(options.contentLength);
+    }
+    const res = await this.#send({ method: 'PUT', key, headers, body: data }, options);
+    await res.body.dump();
+    return { etag: res.headers.etag ?? '', versionId: res.headers['x-amz-version-id'] };
+  }
+
+  /** DELETE one object (S3 answers success for an absent key too). */
+  async delete(key: string, options: CallOptions & { versionId?: string } = {}): Promise<void> {
+    assertKey(key);
+    const res = await this.#send({ method: 'DELETE', key, query: options.versionId === undefined ? undefined : { versionId: options.versionId } }, options);
+    await res.body.dump();
+  }
+
+  /** DeleteObjects in batches of 1000. Per-key failures are returned, not thrown. */
+  async deleteMany(
+    keys: readonly (string | { key: string; versionId?: string | undefined })[],
+    options: CallOptions = {},
+  ): Promise<{ deleted: string[]; errors: { key: string; code: string; message: string }[] }> {
+    const items = keys.map((k, i) => {
+      const item = typeof k === 'string' ? { key: k } : k;
+      assertKey(item.key, `keys[${i}]`);
+      return item;
+    });
+    const deleted: string[] = [];
+    const errors: { key: string; code: string; message: string }[] = [];
+    for (let i = 0; i < items.length; i += 1000) {
+      const body = buildDeleteRequest(items.slice(i, i + 1000), true);
+      // DeleteObjects requires an integrity header; Content-MD5 is the one every server knows.
+      const headers = { 'content-md5': createHash('md5').update(body).digest('base64'), 'content-type': 'application/xml' };
+      const res = await this.#send({ method: 'POST', query: { delete: '' }, headers, body }, options);
+      const text = await res.body.text();
+      this.#throwIfErrorDocument(res, text, undefined);
+      const result = parseDeleteResult(text);
+      errors.push(...result.errors);
+      const failed = new Set(result.errors.map((e) => e.key));
+      // Quiet mode lists only failures: everything else in the batch was deleted.
+      for (const item of items.slice(i, i + 1000)) if (!failed.has(item.key)) deleted.push(item.key);
+    }
+    return { deleted, errors };
+  }
+
+  /**
+   * ListObjectsV2, one page at a time, as an async iterator: memory stays flat however many keys
+   * the bucket holds. Keys are requested URL-encoded (so control characters survive XML) and decoded.
+   */
+  async *listPages(options: ListOptions = {}): AsyncGenerator<ListPage, void, undefined> {
+    const pageSize = options.pageSize ?? 1000;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000) throw new ValidationError('pageSize', `must be an integer from 1 to 1000; got ${String(pageSize)}`);
+    let token = options.continuationToken;
+    for (;;) {
+      const query: Record<string, string | undefined> = {
+        'list-type': '2',
+        'encoding-type': 'url',
+        'max-keys': String(pageSize),
+        prefix: options.prefix,
+        delimiter: options.delimiter,
+        'start-after': token === undefined ? options.startAfter : undefined,
+        'continuation-token': token,
+      };
+      const res = await this.#send({ method: 'GET', query }, options);
+      const text = await res.body.text();
+      this.#throwIfErrorDocument(res, text, undefined);
+      const page = parseListObjectsV2(text);
+      const next = page.isTruncated ? page.nextContinuationToken : undefined;
+      yield { objects: page.contents, commonPrefixes: page.commonPrefixes, nextContinuationToken: next };
+      if (next === undefined) return;
+      token = next;
+    }
+  }
+
+  /** Every object under `prefix`, one at a time (pages fetched as the iteration proceeds). */
+  async *list(options: ListOptions = {}): AsyncGenerator<ListedObject, void, undefined> {
+    for await (const page of this.listPages(options)) yield* page.objects;
+  }
+
+  /** The object's ACL (GET ?acl). */
+  async getAcl(key: string, options: CallOptions = {}): Promise<AccessControlPolicy> {
+    return this.#getAclAt(this.config.endpoint, this.name, key, options);
+  }
+
+  /** Writes an ACL: a canned one, or a full policy (as read by getAcl). */
+  async putAcl(key: string, acl: CannedAcl | AccessControlPolicy, options: CallOptions = {}): Promise<void> {
+    assertKey(key);
+    let req: Omit<S3Request, 'endpoint' | 'bucket' | 'path' | 'timeout' | 'signal'>;
+    if (typeof acl === 'string') {
+      assertCannedAcl(acl, 'acl', 'object');
+      req = { method: 'PUT', key, query: { acl: '' }, headers: { 'x-amz-acl': acl } };
+    } else {
+      req = { method: 'PUT', key, query: { acl: '' }, headers: { 'content-type': 'application/xml' }, body: buildAccessControlPolicy(acl) };
+    }
+    const res = await this.#send(req, options);
+    await res.body.dump();
+  }
+
+  /**
+   * Server-side copy of `source` ("<bucket>/<key>") to `key` in this bucket.
+   *
+   * - `acl` is required: S3 never copies ACLs (`'replicate-source'` reads and re-writes the source's).
+   * - With `metadata`, user metadata is replaced and the source's system headers are kept (S3's
+   *   REPLACE would drop them); `mimetype`/`headers` change those. Without them S3 copies all.
+   * - Sources above 5 GiB (or `multipart.threshold`) are copied with parallel UploadPartCopy.
+   * - A 200 answer that carries an `<Error>` is thrown as the S3Error it is.
+   */
+  async copy(source: string, key: string, options: CopyOptions): Promise<CopyResult> {
+    const src = splitCopySource(source, 'source');
+    assertKey(key);
+    const acl = assertCopyAcl(options?.acl);
+    const multipart = resolveMultipartOptions(options.multipart);
+    const change = {
+      metadata: options.metadata === undefined ? undefined : normalizeMetadata(options.metadata, 'metadata'),
+      mimetype: options.mimetype,
+      headers: options.headers,
+    };
+    const threshold = multipart.threshold;
+    let head = options.sourceInfo;
+    // A HEAD is needed to keep system headers under REPLACE, and to pick multipart below 5 GiB.
+    if (head === undefined && (planCopyHeaders(change).needsSourceHead || threshold < MAX_SINGLE_COPY_BYTES))
+      head = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId);
+    if (head !== undefined) checkIfMatch(options.ifMatch, head, src.bucket, src.key);
+    const planned = copyPlan(change, head, options.storageClass);
+
+    let result: CopyResult;
+    if (head !== undefined && head.size > threshold) {
+      result = await this.#multipartCopy(src, key, head, planned.headers, acl, options.ifMatch, multipart, options);
+    } else {
+      try {
+        result = await this.#singleCopy(src, key, planned.directive, planned.headers, acl, options.ifMatch, options, head?.size, options.sourceVersionId);
+      } catch (err) {
+        // We skipped the HEAD, and the source turned out too big for one CopyObject request.
+        if (head === undefined && err instanceof S3Error && err.code === 'InvalidRequest' && /size/i.test(err.message)) {
+          head = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId);
+          checkIfMatch(options.ifMatch, head, src.bucket, src.key);
+          result = await this.#multipartCopy(src, key, head, copyPlan(change, head, options.storageClass).headers, acl, options.ifMatch, multipart, options);
+        } else throw err;
+      }
+    }
+    if (acl === 'replicate-source') {
+      const policy = await this.#getAclAt(this.config.endpointFor(src.bucket), src.bucket, src.key, options);
+      await this.putAcl(key, policy, options);
+    }
+    return result;
+  }
+
+  /**
+   * Changes an object's metadata without re-uploading it: HEAD, merge, then copy it onto itself with
+   * REPLACE, sending back every system header, and `x-amz-copy-source-if-match` with the ETag read
+   * so that an object changed in between is never overwritten with stale metadata (412 instead).
+   * Makes no copy request at all when nothing would change.
+   */
+  async rewriteMetadata(key: string, options: RewriteMetadataOptions): Promise<RewriteResult> {
+    assertKey(key);
+    const acl = assertCopyAcl(options?.acl);
+    const multipart = resolveMultipartOptions(options.multipart);
+    const head = await this.head(key, options);
+    checkIfMatch(options.ifMatch, head, this.name, key);
+    const plan = planMetadataRewrite(
+      { metadata: head.metadata, headers: head.headers },
+      { set: options.set, remove: options.remove, replace: options.replace, mimetype: options.mimetype, headers: options.headers },
+    );
+    const unchanged = { changed: false, etag: head.etag, previousEtag: head.etag, lastModified: head.lastModified, versionId: head.versionId, size: head.size };
+    if (!plan.changed) return unchanged;
+
+    const policy = acl === 'replicate-source' ? await this.getAcl(key, options) : undefined;
+    const headers = { ...plan.headers, ...metadataHeaders(plan.metadata) };
+    const self = { bucket: this.name, key };
+    const copied =
+      head.size > multipart.threshold
+        ? await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, options)
+        : // No versionId: copying a pinned old version onto the key would resurrect stale content.
+          await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, options, head.size, undefined);
+    if (policy !== undefined) await this.putAcl(key, policy, options);
+    return { changed: true, etag: copied.etag, previousEtag: head.etag, lastModified: copied.lastModified, versionId: copied.versionId, size: head.size };
+  }
+
+  /**
+   * Creates the bucket. `location: 'EU'` (or any region) makes the seed's Europe snippet; no
+   * location means us-east-1. A bucket you already own is not an error: `{ created: false }`, and
+   * its ACL is set if one was given (the seed's "changes its ACL").
+   */
+  async putBucket(options: PutBucketOptions = {}): Promise<{ created: boolean }> {
+    if (options.configXml !== undefined && options.location !== undefined) throw new ValidationError('location', 'give either configXml or location, not both');
+    if (options.location !== undefined && (typeof options.location !== 'string' || !/^[A-Za-z0-9-]{2,64}$/.test(options.location)))
+      throw new ValidationError('location', `"${String(options.location)}" is not a region name such as "eu-west-1" or "EU"`);
+    if (options.configXml !== undefined && (typeof options.configXml !== 'string' || !options.configXml.includes('CreateBucketConfiguration')))
+      throw new ValidationError('configXml', 'must be a CreateBucketConfiguration XML document');
+    const acl = options.acl;
+    if (acl !== undefined) assertCannedAcl(acl, 'acl', 'bucket');
+    const body = options.configXml ?? buildCreateBucketConfiguration(options.location);
+    const headers: Record<string, string> = {};
+    if (acl !== undefined) headers['x-amz-acl'] = acl;
+    if (body !== undefined) headers['content-type'] = 'application/xml';
+    try {
+      const res = await this.#send({ method: 'PUT', headers, body }, options);
+      await res.body.dump();
+      return { created: true };
+    } catch (err) {
+      if (!(err instanceof S3Error) || !(err.code === 'BucketAlreadyOwnedByYou' || (err.code === 'BucketAlreadyExists' && (await this.#canAccessBucket(options))))) throw err;
+      if (acl !== undefined) {
+        const res = await this.#send({ method: 'PUT', query: { acl: '' }, headers: { 'x-amz-acl': acl } }, options);
+        await res.body.dump();
+      }
+      return { created: false };
+    }
+  }
+
+  /**
+   * Some servers answer BucketAlreadyExists even to the owner. A HEAD that succeeds with our
+   * credentials tells our own bucket from someone else's (which answers 403).
+   */
+  async #canAccessBucket(options: CallOptions): Promise<boolean> {
+    try {
+      const res = await this.#send({ method: 'HEAD' }, options);
+      await res.body.dump();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Deletes the bucket; with `empty: true` deletes every object version and delete marker first. */
+  async deleteBucket(options: DeleteBucketOptions = {}): Promise<{ deletedObjects: number }> {
+    let deletedObjects = 0;
+    if (options.empty === true) deletedObjects = await this.#empty(options);
+    const res = await this.#send({ method: 'DELETE' }, options);
+    await res.body.dump();
+    return { deletedObjects };
+  }
+
+  /** Releases pooled connections. */
+  async close(): Promise<void> {
+    await this.#transport?.close();
+  }
+
+  /** The transport requests go through; subclasses may refuse the network altogether. */
+  protected createTransport(options: TransportOptions | undefined): Transport {
+    return new S3Transport(this.config.credentials, this.config.region, options);
+  }
+
+  #now(): number {
+    return (this.#internals.now ?? Date.now)();
+  }
+
+  #resolveTimeout(options: CallOptions): number | null {
+    if (options.timeout !== undefined) return validateTimeout(options.timeout, 'timeout');
+    if (isTimeoutDisabledInScope(this)) return null;
+    return this.#timeout;
+  }
+
+  async #send(req: Omit<S3Request, 'endpoint' | 'bucket' | 'path' | 'timeout' | 'signal'>, options: CallOptions, at?: { bucket: string; endpoint: Endpoint }): Promise<S3Response> {
+    const target = at ?? { bucket: this.name, endpoint: this.config.endpoint };
+    this.#transport ??= this.createTransport({ ...this.#internals.transport, now: this.#internals.now });
+    return this.#transport.send({
+      ...req,
+      endpoint: target.endpoint,
+      bucket: target.bucket,
+      path: pathFor(target.endpoint, req.key),
+      timeout: this.#resolveTimeout(options),
+      signal: options.signal,
+    });
+  }
+
+  #throwIfErrorDocument(res: S3Response, text: string, key: string | undefined): void {
+    // CopyObject, UploadPartCopy and CompleteMultipartUpload may answer 200 and fail in the body.
+    if (text.includes('<Error>') && parseErrorDocument(text) !== undefined) throw s3ErrorFrom(200, res.headers, text, { key }, this.name, this.#now());
+  }
+
+  async #headAt(bucket: string, key: string, options: CallOptions, versionId?: string): Promise<ObjectInfo> {
+    const res = await this.#send({ method: 'HEAD', key, query: versionId === undefined ? undefined : { versionId } }, options, {
+      bucket,
+      endpoint: this.config.endpointFor(bucket),
+    });
+    await res.body.dump();
+    return objectInfoFromHeaders(key, res.headers);
+  }
+
+  async #getAclAt(endpoint: Endpoint, bucket: string, key: string, options: CallOptions): Promise<AccessControlPolicy> {
+    assertKey(key);
+    const res = await this.#send({ method: 'GET', key, query: { acl: '' } }, options, { bucket, endpoint });
+    const text = await res.body.text();
+    this.#throwIfErrorDocument(res, text, key);
+    return parseAccessControlPolicy(text);
+  }
+
+  async #singleCopy(
+    src: { bucket: string; key: string },
+    key: string,
+    directive: 'COPY' | 'REPLACE',
+    extra: Record<string, string>,
+    acl: CopyAcl,
+    ifMatch: string | undefined,
+    options: CopyOptions | RewriteMetadataOptions,
+    size: number | undefined,
+    versionId: string | undefined,
+  ): Promise<CopyResult> {
+    const headers: Record<string, string> = {
+      ...extra,
+      'x-amz-copy-source': copySourceHeader(src.bucket, src.key, versionId),
+      'x-amz-metadata-directive': directive,
+      'x-amz-acl': acl === 'replicate-source' ? 'private' : acl,
+    };
+    if (ifMatch !== undefined) headers['x-amz-copy-source-if-match'] = ifMatch;
+    const res = await this.#send({ method: 'PUT', key, headers }, options);
+    const text = await res.body.text();
+    this.#throwIfErrorDocument(res, text, key);
+    const parsed = parseCopyResult(text);
+    return { etag: parsed.etag, lastModified: parsed.lastModified, versionId: res.headers['x-amz-version-id'], multipart: false, size };
+  }
+
+  async #multipartCopy(
+    src: { bucket: string; key: string },
+    key: string,
+    head: ObjectInfo,
+    headers: Record<string, string>,
+    acl: CopyAcl,
+    ifMatch: string | undefined,
+    multipart: Required<MultipartCopyOptions>,
+    options: CallOptions & { sourceVersionId?: string | undefined },
+  ): Promise<CopyResult> {
+    // CreateMultipartUpload does not copy anything from the source: send the full header set.
+    const createHeaders: Record<string, string> = { ...headers, 'x-amz-acl': acl === 'replicate-source' ? 'private' : acl };
+    delete createHeaders['x-amz-metadata-directive'];
+    delete createHeaders['x-amz-copy-source-if-match']; // belongs on each UploadPartCopy, not here
+    if (createHeaders['content-type'] === undefined && head.contentType !== undefined) createHeaders['content-type'] = head.contentType;
+    if (!Object.keys(createHeaders).some((h) => h.startsWith('x-amz-meta-'))) Object.assign(createHeaders, metadataHeaders(head.metadata));
+    for (const name of SYSTEM_HEADERS) if (createHeaders[name] === undefined && head.headers[name] !== undefined && name !== 'x-amz-storage-class') createHeaders[name] = head.headers[name];
+    if (createHeaders['x-amz-storage-class'] === undefined && head.storageClass !== 'STANDARD') createHeaders['x-amz-storage-class'] = head.storageClass;
+
+    const created = await this.#send({ method: 'POST', key, query: { uploads: '' }, headers: createHeaders }, options);
+    const createdText = await created.body.text();
+    this.#throwIfErrorDocument(created, createdText, key);
+    const uploadId = parseInitiateMultipartUpload(createdText);
+    // Pin every part to the version we looked at: a source replaced mid-copy fails with 412.
+    const pin = ifMatch ?? head.etag;
+    try {
+      const parts = await mapConcurrent(planParts(head.size, multipart.partSize), multipart.concurrency, async (part) => {
+        const partHeaders: Record<string, string> = {
+          'x-amz-copy-source': copySourceHeader(src.bucket, src.key, options.sourceVersionId),
+          'x-amz-copy-source-range': `bytes=${part.start}-${part.end}`,
+        };
+        if (pin !== '') partHeaders['x-amz-copy-source-if-match'] = pin;
+        const res = await this.#send({ method: 'PUT', key, query: { partNumber: String(part.partNumber), uploadId }, headers: partHeaders }, options);
+        const text = await res.body.text();
+        this.#throwIfErrorDocument(res, text, key);
+        return { partNumber: part.partNumber, etag: parseCopyResult(text).etag };
+      });
+      const body = buildCompleteMultipartUpload(parts);
+      const done = await this.#send({ method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml' }, body }, options);
+      const text = await done.body.text();
+      this.#throwIfErrorDocument(done, text, key);
+      const completed = parseCompleteMultipartUpload(text);
+      return { etag: completed.etag, lastModified: undefined, versionId: done.headers['x-amz-version-id'], multipart: true, size: head.size };
+    } catch (err) {
+      // Never leave a half-copied upload billing storage; the abort itself is best effort.
+      await this.#send({ method: 'DELETE', key, query: { uploadId } }, { timeout: 30_000 })
+        .then((res) => res.body.dump())
+        .catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #empty(options: CallOptions): Promise<number> {
+    let count = 0;
+    // Versions and delete markers first (a versioned bucket is not empty without them) ...
+    let keyMarker: string | undefined;
+    let versionIdMarker: string | undefined;
+    for (;;) {
+      let res: S3Response;
+      try {
+        res = await this.#send({ method: 'GET', query: { versions: '', 'encoding-type': 'url', 'key-marker': keyMarker, 'version-id-marker': versionIdMarker } }, options);
+      } catch (err) {
+        // A server without versioning support: the plain listing below does the whole job.
+        if (err instanceof S3Error && (err.code === 'NotImplemented' || err.code === 'MethodNotAllowed')) break;
+        throw err;
+      }
+      const text = await res.body.text();
+      this.#throwIfErrorDocument(res, text, undefined);
+      if (!text.includes('ListVersionsResult')) break; // a server without versioning support
+      const page = parseListObjectVersions(text);
+      const items = [...page.versions, ...page.deleteMarkers].map((v) => ({ key: v.key, versionId: v.versionId }));
+      if (items.length > 0) count += (await this.deleteMany(items, options)).deleted.length;
+      if (!page.isTruncated) break;
+      keyMarker = page.nextKeyMarker;
+      versionIdMarker = page.nextVersionIdMarker;
+    }
+    // ... then whatever a plain listing still shows (servers that list versions partially or not at all).
+    for (;;) {
+      const keys: string[] = [];
+      for await (const page of this.listPages(options)) keys.push(...page.objects.map((o) => o.key));
+      if (keys.length === 0) break;
+      const result = await this.deleteMany(keys, options);
+      if (result.errors.length > 0) {
+        const first = result.errors[0]!;
+        throw new S3JobsError(first.code, `could not empty bucket ${this.name}: ${result.errors.length} deletes failed, first ${first.key}: ${first.code} ${first.message}`);
+      }
+      count += result.deleted.length;
+    }
+    return count;
+  }
+}
+
+/** `/<bucket>/<key>` with the key URL-encoded (S3 requires it; a raw `+` would read as a space). */
+export function copySourceHeader(bucket: string, key: string, versionId?: string): string {
+  return uriEncodePath(`/${bucket}/${key}`) + (versionId === undefined ? '' : `?versionId=${encodeURIComponent(versionId)}`);
+}
+
+/**
+ * The copy's metadata headers, with the source's HEAD when one was made. Under REPLACE the source's
+ * storage class is kept too (S3 would otherwise fall back to STANDARD), unless one is asked for.
+ */
+function copyPlan(change: CopyMetadataOptions, head: ObjectInfo | undefined, storageClass: StorageClass | undefined): { directive: 'COPY' | 'REPLACE'; headers: Record<string, string> } {
+  const plan = planCopyHeaders(change, head);
+  if (plan.needsSourceHead) throw new Error('planCopyHeaders asked for a HEAD it was given'); // unreachable: head is set when needed
+  const headers = { ...plan.headers };
+  if (storageClass !== undefined) headers['x-amz-storage-class'] = storageClass;
+  else if (plan.directive === 'REPLACE' && head !== undefined && head.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = head.storageClass;
+  return { directive: plan.directive, headers };
+}
+
+function assertCopyAcl(acl: unknown): CopyAcl {
+  if (acl === undefined)
+    throw new ValidationError('acl', 'is required: S3 never copies ACLs, so every copy writes one; give a canned ACL such as "private", or "replicate-source" to copy the source\'s');
+  if (acl === 'replicate-source') return acl;
+  assertCannedAcl(acl, 'acl', 'object');
+  return acl;
+}
+
+function checkIfMatch(expected: string | undefined, head: ObjectInfo, bucket: string, key: string): void {
+  if (expected === undefined) return;
+  if (normalizeEtag(expected) !== normalizeEtag(head.etag))
+    throw new S3Error({
+      code: 'PreconditionFailed',
+      message: `source ETag is ${head.etag}, expected ${expected}: the object changed since it was read`,
+      status: 412,
+      bucket,
+      key,
+      retryable: false,
+    });
+}
+
+function normalizeEtag(etag: string): string {
+  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+}
+
+/** Picks and validates the system headers a caller may set on put (the same set a copy keeps). */
+function systemHeaderOptions(headers: Record<string, string> | undefined, field: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (headers === undefined) return out;
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!(SYSTEM_HEADERS as readonly string[]).includes(lower))
+      throw new ValidationError(`${field}.${name}`, `is not a header that can be set here; allowed: ${SYSTEM_HEADERS.join(', ')}`);
+    if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value)) throw new ValidationError(`${field}.${name}`, 'must be a string without control characters');
+    out[lower] = value;
+  }
+  return out;
+}
+

@@ -1,0 +1,106 @@
+/**
+ * Which S3 answers are worth trying again, as data. The core marks every error with `retryable`
+ * from these tables; the worker's retry policy reads the same tables, so there is one truth.
+ */
+
+/** S3 error codes that are transient whatever the status. */
+export const RETRYABLE_S3_CODES: ReadonlySet<string> = new Set([
+  'InternalError',
+  'ServiceUnavailable',
+  'SlowDown',
+  'RequestTimeout',
+  'RequestTimeTooSkewed',
+  'OperationAborted',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequests',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'InternalFailure',
+]);
+
+/** S3 error codes that will fail the same way every time: retrying only wastes requests. */
+export const PERMANENT_S3_CODES: ReadonlySet<string> = new Set([
+  'AccessDenied',
+  'AllAccessDisabled',
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'NoSuchKey',
+  'NoSuchBucket',
+  'NoSuchUpload',
+  'NoSuchVersion',
+  'NotFound',
+  'InvalidRequest',
+  'InvalidArgument',
+  'InvalidBucketName',
+  'InvalidObjectState',
+  'InvalidLocationConstraint',
+  'IllegalLocationConstraintException',
+  'PreconditionFailed',
+  'MethodNotAllowed',
+  'NotImplemented',
+  'EntityTooLarge',
+  'EntityTooSmall',
+  'KeyTooLongError',
+  'MetadataTooLarge',
+  'AccessControlListNotSupported',
+  'BucketAlreadyExists',
+  'BucketAlreadyOwnedByYou',
+  'BucketNotEmpty',
+  'MalformedXML',
+]);
+
+/**
+ * Is an S3 error answer transient? Known codes decide first; otherwise 5xx and 429 are transient
+ * and every other status is not.
+ */
+export function isRetryableS3Answer(code: string, status: number): boolean {
+  if (RETRYABLE_S3_CODES.has(code)) return true;
+  if (PERMANENT_S3_CODES.has(code)) return false;
+  return status >= 500 || status === 429;
+}
+
+/** Codes derived from the status when the answer has no body (HEAD) or no `<Code>`. */
+export function codeForStatus(status: number): string {
+  switch (status) {
+    case 301:
+      return 'PermanentRedirect';
+    case 304:
+      return 'NotModified';
+    case 400:
+      return 'BadRequest';
+    case 403:
+      return 'AccessDenied';
+    case 404:
+      return 'NotFound';
+    case 405:
+      return 'MethodNotAllowed';
+    case 409:
+      return 'Conflict';
+    case 412:
+      return 'PreconditionFailed';
+    case 429:
+      return 'TooManyRequests';
+    case 500:
+      return 'InternalError';
+    case 501:
+      return 'NotImplemented';
+    case 503:
+      return 'ServiceUnavailable';
+    default:
+      return `HttpStatus${status}`;
+  }
+}
+
+/**
+ * Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds, relative to `now`.
+ * Returns undefined when absent or unreadable; never negative.
+ */
+export function parseRetryAfter(value: string | undefined, now: number): number | undefined {
+  if (value === undefined || value.trim() === '') return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  if (Number.isNaN(at)) return undefined;
+  return Math.max(0, at - now);
+}
