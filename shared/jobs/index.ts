@@ -1,0 +1,3 @@
+export * from './payloads.js';
+export * from './results.js';
+export * from './validate.js';

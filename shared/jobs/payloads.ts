@@ -1,0 +1,123 @@
+/**
+ * The job registry: the three job kinds, typed once and validated with the same schemas by
+ * producers (before anything reaches Redis) and by workers (before anything reaches S3).
+ *
+ * Payloads carry no secrets: a job names a connection `profile` that each worker resolves from its
+ * own configuration. The schemas are strict, so a stray `secretKey` field is refused, not stored.
+ */
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import { normalizeMetadata } from '../s3/metadata.js';
+import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
+
+/** Job kinds, also used as BullMQ job names. */
+export const JOB_KINDS = ['copy', 'metadata-rewrite', 'bucket'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+
+/** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
+export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+/** Runs one of the core's assertions as a zod refinement, keeping its message. */
+function check<T>(assert: (value: unknown, field: string) => void) {
+  return (value: T, ctx: z.RefinementCtx): void => {
+    try {
+      assert(value, 'value');
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: err instanceof ValidationError ? err.message.replace(/^[^:]*: /, '') : String(err) });
+    }
+  };
+}
+
+const profile = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a profile name of 1-64 letters, digits, "_" or "-" (defined in the worker configuration)');
+const bucketName = z.string().superRefine(check<string>((v, f) => assertBucketName(v, f)));
+const objectKey = z.string().superRefine(check<string>((v, f) => assertKey(v, f)));
+const metadata = z.record(z.string(), z.string()).superRefine(check<Record<string, string>>((v, f) => void normalizeMetadata(v, f)));
+const headers = z.record(z.string(), z.string());
+const objectAcl = z.union([z.enum(CANNED_ACLS.object), z.literal('replicate-source')], {
+  error: `must be a canned ACL (${CANNED_ACLS.object.join(', ')}) or "replicate-source"`,
+});
+const storageClass = z.enum(STORAGE_CLASSES);
+const etag = z.string().min(1).max(200);
+/** Per-job deadline in ms; null disables it (the worker's default applies when absent). */
+const timeoutMs = z.union([z.number().int().positive().max(7 * 24 * 3600 * 1000), z.null()]);
+
+/** Fields every job may carry. */
+const common = {
+  profile,
+  timeoutMs: timeoutMs.optional(),
+  /** Groups the job into a named run (bulk migrations) for progress and reports. */
+  runId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+};
+
+export const copyJobSchema = z.strictObject({
+  kind: z.literal('copy'),
+  ...common,
+  source: z.strictObject({ bucket: bucketName, key: objectKey, versionId: z.string().min(1).optional() }),
+  destination: z.strictObject({ bucket: bucketName, key: objectKey }),
+  acl: objectAcl,
+  metadata: metadata.optional(),
+  mimetype: z.string().min(1).max(256).optional(),
+  headers: headers.optional(),
+  /** Copy only if the source still has this ETag (a stale job fails with PreconditionFailed). */
+  expectedSourceEtag: etag.optional(),
+  storageClass: storageClass.optional(),
+});
+
+export const metadataRewriteJobSchema = z
+  .strictObject({
+    kind: z.literal('metadata-rewrite'),
+    ...common,
+    bucket: bucketName,
+    key: objectKey,
+    set: metadata.optional(),
+    remove: z.array(z.string().min(1)).max(100).optional(),
+    replace: metadata.optional(),
+    mimetype: z.string().min(1).max(256).optional(),
+    headers: headers.optional(),
+    acl: objectAcl,
+    /** Rewrite only if the object still has this ETag. */
+    expectedEtag: etag.optional(),
+  })
+  .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
+    message: 'replace is the whole new metadata: it cannot be combined with set or remove',
+    path: ['replace'],
+  });
+
+export const bucketJobSchema = z.discriminatedUnion('action', [
+  z
+    .strictObject({
+      kind: z.literal('bucket'),
+      ...common,
+      action: z.literal('create'),
+      bucket: bucketName,
+      location: z.string().regex(/^[A-Za-z0-9-]{2,64}$/, 'must be a region such as "eu-west-1" or "EU"').optional(),
+      configXml: z.string().max(8192).optional(),
+      acl: z.enum(CANNED_ACLS.bucket).optional(),
+    })
+    .refine((j) => !(j.location !== undefined && j.configXml !== undefined), { message: 'give location or configXml, not both', path: ['location'] }),
+  z.strictObject({
+    kind: z.literal('bucket'),
+    ...common,
+    action: z.literal('delete'),
+    bucket: bucketName,
+    /** Delete every object, version and delete marker first. */
+    empty: z.boolean().optional(),
+  }),
+]);
+
+export type CopyJob = z.infer<typeof copyJobSchema>;
+export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
+export type BucketJob = z.infer<typeof bucketJobSchema>;
+export type JobPayload = CopyJob | MetadataRewriteJob | BucketJob;
+export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
+
+export const SCHEMAS = {
+  copy: copyJobSchema,
+  'metadata-rewrite': metadataRewriteJobSchema,
+  bucket: bucketJobSchema,
+} as const;
+
+// Re-exported so callers of the registry can reuse the same checks on single fields.
+export { assertCannedAcl, assertStorageClass };

@@ -1,0 +1,37 @@
+/** What each job kind returns; readable by producers through the job's return value. */
+
+interface ResultBase {
+  /** Wall time of the successful attempt, ms. */
+  durationMs: number;
+}
+
+export interface CopyJobResult extends ResultBase {
+  kind: 'copy';
+  etag: string;
+  versionId: string | undefined;
+  /** Bytes copied (the source size). */
+  bytes: number;
+  multipart: boolean;
+  /** Whether the job deadline was lifted because the source is a large transfer. */
+  largeTransfer: boolean;
+  changed: true;
+}
+
+export interface MetadataRewriteJobResult extends ResultBase {
+  kind: 'metadata-rewrite';
+  /** False when the object already had the wanted metadata: no copy was made. */
+  changed: boolean;
+  etag: string;
+  previousEtag: string;
+  bytes: number;
+}
+
+export interface BucketJobResult extends ResultBase {
+  kind: 'bucket';
+  action: 'create' | 'delete';
+  /** create: false when the bucket already existed (owned by us). delete: always true. */
+  changed: boolean;
+  deletedObjects: number;
+}
+
+export type JobResult = CopyJobResult | MetadataRewriteJobResult | BucketJobResult;

@@ -1,0 +1,66 @@
+import { ErrorCodes, ValidationError } from '../errors.js';
+import { JOB_KINDS, MAX_PAYLOAD_BYTES, SCHEMAS, type JobKind, type JobPayload, type JobPayloadOf } from './payloads.js';
+
+/**
+ * Field names that would carry credentials. A payload containing one is refused outright with a
+ * message saying where credentials belong, even before schema validation (which would also refuse
+ * it as an unknown field, but less helpfully).
+ */
+const SECRET_FIELD = /^(secret|secretkey|secret_key|secretaccesskey|secret_access_key|sessiontoken|session_token|password|passwd|accesskey|access_key|accesskeyid|credentials|authorization|token)$/i;
+
+/** Dotted paths of every secret-looking field name in `value`. */
+export function findSecretFields(value: unknown, path = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  const found: string[] = [];
+  for (const [name, child] of Object.entries(value)) {
+    const here = path === '' ? name : `${path}.${name}`;
+    // Metadata names are user data, but a metadata entry called "password" is still refused:
+    // metadata is readable by anyone who can HEAD the object.
+    if (SECRET_FIELD.test(name)) found.push(here);
+    found.push(...findSecretFields(child, here));
+  }
+  return found;
+}
+
+function isKind(value: unknown): value is JobKind {
+  return typeof value === 'string' && (JOB_KINDS as readonly string[]).includes(value);
+}
+
+/**
+ * Validates an untrusted payload (a producer's input, or a job read from Redis) into a typed job.
+ * Throws a ValidationError with code `S3JOBS_INVALID_JOB`, naming the field, what was wrong and what
+ * is allowed; never retryable.
+ */
+export function validateJob(data: unknown, expectedKind?: JobKind): JobPayload {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw new ValidationError('job', 'must be an object with a "kind" field', ErrorCodes.InvalidJob);
+  let size: number;
+  try {
+    size = Buffer.byteLength(JSON.stringify(data));
+  } catch {
+    throw new ValidationError('job', 'is not serialisable as JSON', ErrorCodes.InvalidJob);
+  }
+  if (size > MAX_PAYLOAD_BYTES) throw new ValidationError('job', `is ${size} bytes; payloads are limited to ${MAX_PAYLOAD_BYTES} bytes`, ErrorCodes.InvalidJob);
+  const secrets = findSecretFields(data);
+  if (secrets.length > 0)
+    throw new ValidationError(
+      secrets[0]!,
+      'looks like a credential; job payloads are stored in Redis and must not carry secrets. Name a connection profile in "profile" and define its credentials in the worker configuration',
+      ErrorCodes.InvalidJob,
+    );
+  const kind = (data as { kind?: unknown }).kind;
+  if (!isKind(kind)) throw new ValidationError('kind', `${JSON.stringify(kind) ?? 'undefined'} is not a job kind; allowed: ${JOB_KINDS.join(', ')}`, ErrorCodes.InvalidJob);
+  if (expectedKind !== undefined && kind !== expectedKind) throw new ValidationError('kind', `is "${kind}" but this job was queued as "${expectedKind}"`, ErrorCodes.InvalidJob);
+  const result = SCHEMAS[kind].safeParse(data);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.length === 0 ? 'job' : issue.path.map(String).join('.');
+    const extra = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem${result.error.issues.length > 2 ? 's' : ''})` : '';
+    throw new ValidationError(field, `${issue.message}${extra}`, ErrorCodes.InvalidJob);
+  }
+  return result.data as JobPayload;
+}
+
+/** `validateJob` narrowed to one kind. */
+export function validateJobOf<K extends JobKind>(kind: K, data: unknown): JobPayloadOf<K> {
+  return validateJob(data, kind) as JobPayloadOf<K>;
+}
