@@ -1,0 +1,317 @@
+/**
+ * Configuration, parsed once at the edge (process start) into one typed, validated object.
+ *
+ * Precedence, lowest to highest: built-in defaults < JSON config file (`S3JOBS_CONFIG`) <
+ * environment variables < explicit overrides (CLI flags). Everything below the edge takes the
+ * resulting `S3JobsConfig` and never reads `process.env` itself.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { ErrorCodes, S3JobsError, ValidationError } from '../errors.js';
+
+/** Credentials and location of one S3 service. Jobs name a profile; only workers hold these. */
+export interface ConnectionProfile {
+  endpoint?: string | undefined;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  sessionToken?: string | undefined;
+  forcePathStyle?: boolean | undefined;
+  /** Per-request timeout (ms); undefined = none beyond the job deadline. */
+  requestTimeoutMs?: number | undefined;
+}
+
+export interface WorkerSettings {
+  /** Jobs run at once by one worker process. */
+  concurrency: number;
+  /** Max jobs started per second across all workers of the queue (BullMQ limiter); undefined = none. */
+  rateLimitPerSecond: number | undefined;
+  /** Default per-job deadline (ms); a job may override it, null disables it. */
+  jobTimeoutMs: number;
+  /** Copies whose source is larger run without the job deadline. */
+  largeTransferBytes: number;
+  /** Inactivity guard of each request, kept for large transfers. */
+  stallTimeoutMs: number;
+  shutdownGraceMs: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  multipartPartBytes: number;
+  multipartConcurrency: number;
+  /** Port of /metrics, /healthz, /readyz; undefined = off. */
+  metricsPort: number | undefined;
+}
+
+export interface RetrySettings {
+  /** Attempts per job in all (1 = no retry). */
+  attempts: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export interface S3JobsConfig {
+  redisUrl: string;
+  queue: string;
+  /** BullMQ key prefix; `{…}` makes it a Redis Cluster hash tag. */
+  prefix: string;
+  profiles: Record<string, ConnectionProfile>;
+  worker: WorkerSettings;
+  retry: RetrySettings;
+  retention: { completedCount: number; completedAgeSeconds: number };
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+/** A deep-partial of the config, as a file or CLI flags give it. */
+export type ConfigOverrides = {
+  redisUrl?: string | undefined;
+  queue?: string | undefined;
+  prefix?: string | undefined;
+  profiles?: Record<string, Partial<ConnectionProfile>> | undefined;
+  worker?: Partial<WorkerSettings> | undefined;
+  retry?: Partial<RetrySettings> | undefined;
+  retention?: Partial<S3JobsConfig['retention']> | undefined;
+  logLevel?: S3JobsConfig['logLevel'] | undefined;
+};
+
+export const DEFAULT_CONFIG: S3JobsConfig = {
+  redisUrl: 'redis://127.0.0.1:6379',
+  queue: 's3jobs',
+  prefix: '{s3jobs}',
+  profiles: {},
+  worker: {
+    concurrency: 16,
+    rateLimitPerSecond: undefined,
+    jobTimeoutMs: 30_000,
+    largeTransferBytes: 1024 ** 3,
+    stallTimeoutMs: 300_000,
+    shutdownGraceMs: 25_000,
+    lockDurationMs: 30_000,
+    stalledIntervalMs: 30_000,
+    multipartPartBytes: 256 * 1024 ** 2,
+    multipartConcurrency: 8,
+    metricsPort: undefined,
+  },
+  retry: { attempts: 5, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
+  retention: { completedCount: 10_000, completedAgeSeconds: 86_400 },
+  logLevel: 'info',
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+const positiveInt = z.number().int().positive();
+const profileSchema = z.strictObject({
+  endpoint: z.url({ protocol: /^https?$/ }).optional(),
+  region: z.string().regex(/^[a-z0-9-]{1,64}$/).default('us-east-1'),
+  accessKey: z.string().min(1),
+  secretKey: z.string().min(1),
+  sessionToken: z.string().min(1).optional(),
+  forcePathStyle: z.boolean().optional(),
+  requestTimeoutMs: positiveInt.optional(),
+});
+
+const configSchema = z.strictObject({
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  queue: z.string().regex(NAME, 'must be 1-64 letters, digits, "_" or "-"'),
+  prefix: z.string().min(1).max(64).regex(/^[^:\s]+$/, 'must not contain ":" or spaces'),
+  profiles: z.record(z.string().regex(NAME, 'profile names are 1-64 letters, digits, "_" or "-"'), profileSchema),
+  worker: z.strictObject({
+    concurrency: positiveInt.max(1024),
+    rateLimitPerSecond: positiveInt.optional(),
+    jobTimeoutMs: positiveInt,
+    largeTransferBytes: positiveInt,
+    stallTimeoutMs: positiveInt,
+    shutdownGraceMs: z.number().int().nonnegative(),
+    lockDurationMs: positiveInt.min(1000),
+    stalledIntervalMs: positiveInt.min(500),
+    multipartPartBytes: positiveInt.min(5 * 1024 ** 2).max(5 * 1024 ** 3),
+    multipartConcurrency: positiveInt.max(64),
+    metricsPort: z.number().int().min(0).max(65535).optional(),
+  }),
+  retry: z.strictObject({ attempts: positiveInt.max(100), backoffBaseMs: positiveInt, backoffMaxMs: positiveInt }),
+  retention: z.strictObject({ completedCount: z.number().int().nonnegative(), completedAgeSeconds: positiveInt }),
+  logLevel: z.enum(LOG_LEVELS),
+});
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(env: Env, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const value = Number(raw.trim().replace(/_/g, ''));
+  if (!Number.isInteger(value)) throw new ValidationError(name, `"${raw}" is not an integer`, ErrorCodes.InvalidConfig);
+  return value;
+}
+
+function boolFrom(env: Env, name: string): boolean | undefined {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === '') return undefined;
+  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
+  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
+  throw new ValidationError(name, `"${env[name]}" is not a boolean (true/false)`, ErrorCodes.InvalidConfig);
+}
+
+function strFrom(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+/** Profiles from `S3JOBS_PROFILE_<NAME>_*` (NAME lower-cased, `_` kept) and the AWS_* "default". */
+function profilesFromEnv(env: Env): Record<string, Partial<ConnectionProfile>> {
+  const names = new Set<string>();
+  for (const name of (env.S3JOBS_PROFILES ?? '').split(',')) if (name.trim() !== '') names.add(name.trim().toUpperCase().replace(/-/g, '_'));
+  for (const key of Object.keys(env)) {
+    const m = /^S3JOBS_PROFILE_([A-Z0-9_]+?)_(ENDPOINT|REGION|ACCESS_KEY|SECRET_KEY|SESSION_TOKEN|FORCE_PATH_STYLE|REQUEST_TIMEOUT_MS)$/.exec(key);
+    if (m?.[1] !== undefined) names.add(m[1]);
+  }
+  const profiles: Record<string, Partial<ConnectionProfile>> = {};
+  for (const upper of names) {
+    const p = `S3JOBS_PROFILE_${upper}_`;
+    profiles[upper.toLowerCase()] = dropUndefined({
+      endpoint: strFrom(env, `${p}ENDPOINT`),
+      region: strFrom(env, `${p}REGION`),
+      accessKey: strFrom(env, `${p}ACCESS_KEY`),
+      secretKey: env[`${p}SECRET_KEY`],
+      sessionToken: strFrom(env, `${p}SESSION_TOKEN`),
+      forcePathStyle: boolFrom(env, `${p}FORCE_PATH_STYLE`),
+      requestTimeoutMs: intFrom(env, `${p}REQUEST_TIMEOUT_MS`),
+    });
+  }
+  if (profiles.default === undefined && env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined) {
+    profiles.default = dropUndefined({
+      endpoint: strFrom(env, 'S3_ENDPOINT'),
+      region: strFrom(env, 'AWS_REGION') ?? strFrom(env, 'AWS_DEFAULT_REGION'),
+      accessKey: env.AWS_ACCESS_KEY_ID,
+      secretKey: env.AWS_SECRET_ACCESS_KEY,
+      sessionToken: strFrom(env, 'AWS_SESSION_TOKEN'),
+    });
+  }
+  return profiles;
+}
+
+function dropUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Everything the environment says, as overrides. */
+export function overridesFromEnv(env: Env): ConfigOverrides {
+  const rate = intFrom(env, 'S3JOBS_RATE_LIMIT');
+  const metricsPort = intFrom(env, 'S3JOBS_METRICS_PORT');
+  const level = strFrom(env, 'S3JOBS_LOG_LEVEL');
+  return dropUndefined({
+    redisUrl: strFrom(env, 'S3JOBS_REDIS_URL') ?? strFrom(env, 'REDIS_URL'),
+    queue: strFrom(env, 'S3JOBS_QUEUE'),
+    prefix: strFrom(env, 'S3JOBS_PREFIX'),
+    profiles: profilesFromEnv(env),
+    worker: dropUndefined({
+      concurrency: intFrom(env, 'S3JOBS_CONCURRENCY'),
+      rateLimitPerSecond: rate,
+      jobTimeoutMs: intFrom(env, 'S3JOBS_JOB_TIMEOUT_MS'),
+      largeTransferBytes: intFrom(env, 'S3JOBS_LARGE_TRANSFER_BYTES'),
+      stallTimeoutMs: intFrom(env, 'S3JOBS_STALL_TIMEOUT_MS'),
+      shutdownGraceMs: intFrom(env, 'S3JOBS_SHUTDOWN_GRACE_MS'),
+      lockDurationMs: intFrom(env, 'S3JOBS_LOCK_DURATION_MS'),
+      stalledIntervalMs: intFrom(env, 'S3JOBS_STALLED_INTERVAL_MS'),
+      multipartPartBytes: intFrom(env, 'S3JOBS_MULTIPART_PART_BYTES'),
+      multipartConcurrency: intFrom(env, 'S3JOBS_MULTIPART_CONCURRENCY'),
+      metricsPort,
+    }),
+    retry: dropUndefined({ attempts: intFrom(env, 'S3JOBS_ATTEMPTS'), backoffBaseMs: intFrom(env, 'S3JOBS_BACKOFF_MS'), backoffMaxMs: intFrom(env, 'S3JOBS_BACKOFF_MAX_MS') }),
+    retention: dropUndefined({ completedCount: intFrom(env, 'S3JOBS_KEEP_COMPLETED'), completedAgeSeconds: intFrom(env, 'S3JOBS_KEEP_COMPLETED_SECONDS') }),
+    logLevel: level as S3JobsConfig['logLevel'] | undefined,
+  }) as ConfigOverrides;
+}
+
+function merge(base: S3JobsConfig, over: ConfigOverrides): S3JobsConfig {
+  const profiles: Record<string, Partial<ConnectionProfile>> = { ...base.profiles };
+  for (const [name, p] of Object.entries(over.profiles ?? {})) profiles[name] = { ...profiles[name], ...p };
+  return {
+    ...base,
+    ...dropUndefined({ redisUrl: over.redisUrl, queue: over.queue, prefix: over.prefix, logLevel: over.logLevel }),
+    profiles: profiles as Record<string, ConnectionProfile>,
+    worker: { ...base.worker, ...dropUndefined(over.worker ?? {}) },
+    retry: { ...base.retry, ...dropUndefined(over.retry ?? {}) },
+    retention: { ...base.retention, ...dropUndefined(over.retention ?? {}) },
+  };
+}
+
+/**
+ * Builds the effective configuration from layers (pure: no I/O). Throws a ValidationError with code
+ * `S3JOBS_INVALID_CONFIG` naming the setting (e.g. `worker.concurrency` or `profiles.prod.secretKey`).
+ */
+export function buildConfig(layers: { file?: unknown; env?: Env; overrides?: ConfigOverrides } = {}): S3JobsConfig {
+  let config = DEFAULT_CONFIG;
+  if (layers.file !== undefined) {
+    if (layers.file === null || typeof layers.file !== 'object' || Array.isArray(layers.file))
+      throw new ValidationError('S3JOBS_CONFIG', 'the config file must hold a JSON object', ErrorCodes.InvalidConfig);
+    config = merge(config, layers.file as ConfigOverrides);
+  }
+  if (layers.env !== undefined) config = merge(config, overridesFromEnv(layers.env));
+  if (layers.overrides !== undefined) config = merge(config, layers.overrides);
+  const result = configSchema.safeParse(config);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const field = issue.path.map(String).join('.') || 'config';
+    throw new ValidationError(field, issue.message, ErrorCodes.InvalidConfig);
+  }
+  const parsed = result.data as S3JobsConfig;
+  if (parsed.retry.backoffMaxMs < parsed.retry.backoffBaseMs)
+    throw new ValidationError('retry.backoffMaxMs', `(${parsed.retry.backoffMaxMs}) must be at least retry.backoffBaseMs (${parsed.retry.backoffBaseMs})`, ErrorCodes.InvalidConfig);
+  return parsed;
+}
+
+/** The edge: reads `S3JOBS_CONFIG` (if set) and the environment, applies CLI overrides. */
+export function loadConfig(env: Env = process.env, overrides?: ConfigOverrides): S3JobsConfig {
+  const path = strFrom(env, 'S3JOBS_CONFIG');
+  let file: unknown;
+  if (path !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new S3JobsError(ErrorCodes.InvalidConfig, `S3JOBS_CONFIG: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    try {
+      file = JSON.parse(text);
+    } catch (err) {
+      throw new S3JobsError(ErrorCodes.InvalidConfig, `S3JOBS_CONFIG: ${path} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    }
+  }
+  return buildConfig({ file, env, overrides });
+}
+
+/** A copy safe to print or log: secret keys and session tokens masked, Redis passwords hidden. */
+export function maskConfig(config: S3JobsConfig): S3JobsConfig {
+  const profiles: Record<string, ConnectionProfile> = {};
+  for (const [name, p] of Object.entries(config.profiles)) {
+    profiles[name] = { ...p, secretKey: mask(p.secretKey), ...(p.sessionToken === undefined ? {} : { sessionToken: mask(p.sessionToken) }) };
+  }
+  return { ...config, redisUrl: redactUrl(config.redisUrl), profiles };
+}
+
+function mask(secret: string): string {
+  return secret.length === 0 ? '' : '****';
+}
+
+/** `redis://user:pass@host` → `redis://user:****@host`. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password !== '') u.password = '****';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//****@');
+  }
+}
+
+/** The profile a job names, or an S3JobsError `S3JOBS_UNKNOWN_PROFILE` listing the known ones. */
+export function resolveProfile(config: S3JobsConfig, name: string): ConnectionProfile {
+  const profile = config.profiles[name];
+  if (profile === undefined) {
+    const known = Object.keys(config.profiles);
+    throw new S3JobsError(
+      ErrorCodes.UnknownProfile,
+      `profile "${name}" is not configured on this worker; known profiles: ${known.length === 0 ? '(none: set S3JOBS_PROFILE_<NAME>_* or AWS_* variables)' : known.join(', ')}`,
+    );
+  }
+  return profile;
+}

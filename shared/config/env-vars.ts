@@ -1,0 +1,50 @@
+/**
+ * Every environment variable s3jobs reads, in one table: the config parser, `s3jobs config check`,
+ * the README and the docker-compose consistency test all use this list.
+ */
+export const ENV_VARS = {
+  S3JOBS_CONFIG: 'Path of an optional JSON config file (same shape as the effective config; env wins over it).',
+  REDIS_URL: 'Redis URL, e.g. redis://127.0.0.1:6379 (rediss:// for TLS). S3JOBS_REDIS_URL wins over it.',
+  S3JOBS_REDIS_URL: 'Redis URL for s3jobs only (overrides REDIS_URL).',
+  S3JOBS_QUEUE: 'Queue name. Default "s3jobs". The dead-letter queue is "<queue>-dead".',
+  S3JOBS_PREFIX: 'BullMQ key prefix. Default "{s3jobs}": the braces are a Redis Cluster hash tag keeping a queue on one slot.',
+  S3JOBS_CONCURRENCY: 'Jobs one worker process runs at once. Default 16.',
+  S3JOBS_RATE_LIMIT: 'Max jobs per second per queue across all workers (BullMQ limiter). Default: none.',
+  S3JOBS_JOB_TIMEOUT_MS: 'Default per-job deadline in ms (a job may override it). Default 30000.',
+  S3JOBS_LARGE_TRANSFER_BYTES: 'Copies of sources larger than this run without the job deadline. Default 1073741824 (1 GiB).',
+  S3JOBS_STALL_TIMEOUT_MS: 'Per-request inactivity guard (no headers / no body progress) that stays on for large transfers. Default 300000.',
+  S3JOBS_ATTEMPTS: 'Attempts per job before it is dead-lettered (retryable failures only). Default 5.',
+  S3JOBS_BACKOFF_MS: 'Base of the exponential retry backoff (with full jitter), ms. Default 1000.',
+  S3JOBS_BACKOFF_MAX_MS: 'Cap of the retry backoff, ms. Default 60000.',
+  S3JOBS_SHUTDOWN_GRACE_MS: 'On SIGTERM/SIGINT, how long running jobs may finish before being aborted and requeued. Default 25000.',
+  S3JOBS_LOCK_DURATION_MS: 'BullMQ job lock; a worker that stops renewing it (crash) loses the job to another after this. Default 30000.',
+  S3JOBS_STALLED_INTERVAL_MS: 'How often workers look for jobs whose lock expired (crashed workers). Default 30000.',
+  S3JOBS_MULTIPART_PART_BYTES: 'Part size of multipart copies. Default 268435456 (256 MiB).',
+  S3JOBS_MULTIPART_CONCURRENCY: 'Parts copied in parallel per multipart copy. Default 8.',
+  S3JOBS_KEEP_COMPLETED: 'Completed jobs kept for status/result look-ups (count). Default 10000.',
+  S3JOBS_KEEP_COMPLETED_SECONDS: 'Completed jobs kept at most this long. Default 86400.',
+  S3JOBS_LOG_LEVEL: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.',
+  S3JOBS_METRICS_PORT: 'Port of the worker metrics/health HTTP server (/metrics, /healthz, /readyz). Default: off.',
+  S3JOBS_PROFILES: 'Comma-separated profile names to read from S3JOBS_PROFILE_<NAME>_* variables (optional; names are also discovered).',
+  'S3JOBS_PROFILE_<NAME>_ENDPOINT': 'Service endpoint of profile NAME (omit for AWS).',
+  'S3JOBS_PROFILE_<NAME>_REGION': 'Signing region of profile NAME. Default us-east-1.',
+  'S3JOBS_PROFILE_<NAME>_ACCESS_KEY': 'Access key id of profile NAME.',
+  'S3JOBS_PROFILE_<NAME>_SECRET_KEY': 'Secret key of profile NAME (never logged).',
+  'S3JOBS_PROFILE_<NAME>_SESSION_TOKEN': 'Session token of profile NAME (temporary credentials).',
+  'S3JOBS_PROFILE_<NAME>_FORCE_PATH_STYLE': 'true/false: path-style addressing for profile NAME.',
+  'S3JOBS_PROFILE_<NAME>_REQUEST_TIMEOUT_MS': 'Per-request timeout of profile NAME, ms. Default none (the job deadline bounds requests).',
+  AWS_ACCESS_KEY_ID: 'With AWS_SECRET_ACCESS_KEY: defines profile "default" when no S3JOBS_PROFILE_DEFAULT_* is set.',
+  AWS_SECRET_ACCESS_KEY: 'See AWS_ACCESS_KEY_ID.',
+  AWS_SESSION_TOKEN: 'Session token of the "default" profile built from AWS_* variables.',
+  AWS_REGION: 'Region of the "default" profile built from AWS_* variables (AWS_DEFAULT_REGION also read).',
+  AWS_DEFAULT_REGION: 'See AWS_REGION.',
+  S3_ENDPOINT: 'Endpoint of the "default" profile built from AWS_* variables (for S3-compatible stores).',
+} as const;
+
+export type EnvVarName = keyof typeof ENV_VARS;
+
+/** True when `name` is read by s3jobs (profile variables match their pattern). */
+export function isKnownEnvVar(name: string): boolean {
+  if (Object.hasOwn(ENV_VARS, name)) return true;
+  return /^S3JOBS_PROFILE_[A-Z0-9_]+_(ENDPOINT|REGION|ACCESS_KEY|SECRET_KEY|SESSION_TOKEN|FORCE_PATH_STYLE|REQUEST_TIMEOUT_MS)$/.test(name);
+}

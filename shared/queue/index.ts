@@ -1,0 +1,3 @@
+export * from './names.js';
+export * from './dead-letter.js';
+export * from './connection.js';
