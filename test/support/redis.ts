@@ -137,15 +137,17 @@ export async function assertRedisAnswers(url = redisUrl(), timeoutMs = 3000): Pr
     enableOfflineQueue: false,
     retryStrategy: () => null,
   });
-  redis.on('error', () => {
-    /* reported through connect()/ping() below */
+  // connect() only says "Connection is closed."; the socket error itself arrives here.
+  let socketError: Error | undefined;
+  redis.on('error', (err: Error) => {
+    socketError ??= err;
   });
   try {
     await redis.connect();
     const answer = await redis.ping();
     if (answer !== 'PONG') throw new Error(`PING answered ${answer}`);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = socketError?.message ?? (err instanceof Error ? err.message : String(err));
     throw new Error(
       `Redis does not answer at ${redactUrl(url)} (${reason}). Start one (e.g. \`redis-server --port 6379\`) ` +
         'or set REDIS_URL.',
