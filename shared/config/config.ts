@@ -243,6 +243,7 @@ export function buildConfig(layers: { file?: unknown; env?: Env; overrides?: Con
   if (layers.file !== undefined) {
     if (layers.file === null || typeof layers.file !== 'object' || Array.isArray(layers.file))
       throw new ValidationError('S3JOBS_CONFIG', 'the config file must hold a JSON object', ErrorCodes.InvalidConfig);
+    assertKnownKeys(layers.file as Record<string, unknown>);
     config = merge(config, layers.file as ConfigOverrides);
   }
   if (layers.env !== undefined) config = merge(config, overridesFromEnv(layers.env));
@@ -257,6 +258,18 @@ export function buildConfig(layers: { file?: unknown; env?: Env; overrides?: Con
   if (parsed.retry.backoffMaxMs < parsed.retry.backoffBaseMs)
     throw new ValidationError('retry.backoffMaxMs', `(${parsed.retry.backoffMaxMs}) must be at least retry.backoffBaseMs (${parsed.retry.backoffBaseMs})`, ErrorCodes.InvalidConfig);
   return parsed;
+}
+
+/** A typo in a config file (`worker.concurency`) must be an error, not a silently ignored setting. */
+function assertKnownKeys(file: Record<string, unknown>): void {
+  const sections = DEFAULT_CONFIG as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(file)) {
+    if (!Object.hasOwn(sections, key)) throw new ValidationError(key, `is not a setting; known: ${Object.keys(sections).join(', ')}`, ErrorCodes.InvalidConfig);
+    const section = sections[key];
+    if (key === 'profiles' || section === null || typeof section !== 'object' || value === null || typeof value !== 'object') continue;
+    for (const inner of Object.keys(value))
+      if (!Object.hasOwn(section, inner)) throw new ValidationError(`${key}.${inner}`, `is not a setting; known: ${Object.keys(section).join(', ')}`, ErrorCodes.InvalidConfig);
+  }
 }
 
 /** The edge: reads `S3JOBS_CONFIG` (if set) and the environment, applies CLI overrides. */
