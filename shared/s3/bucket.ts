@@ -3,7 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { S3Error, S3JobsError, ValidationError } from '../errors.js';
 import { pathFor, resolveBucketConfig, validateTimeout, type BucketConfig, type Endpoint, type S3BucketOptions } from './bucket-config.js';
 import { resolveExpiry, type Expire } from './expiry.js';
-import { metadataHeaders, normalizeMetadata, planCopyHeaders, planMetadataRewrite, SYSTEM_HEADERS, type CopyMetadataOptions, type Metadata } from './metadata.js';
+import { checkHeaderOverrides, metadataHeaders, normalizeMetadata, planCopyHeaders, planMetadataRewrite, SYSTEM_HEADERS, type CopyMetadataOptions, type Metadata } from './metadata.js';
 import { mapConcurrent, planParts, resolveMultipartOptions, MAX_SINGLE_COPY_BYTES, type MultipartCopyOptions } from './multipart-copy.js';
 import { objectInfoFromHeaders, type ObjectInfo } from './object-info.js';
 import { S3Transport, s3ErrorFrom, type S3Request, type S3Response, type TransportOptions } from './request.js';
@@ -302,8 +302,9 @@ export class S3Bucket {
   /** PUT an object from a buffer, string or stream (streams need `contentLength`). */
   async put(key: string, data: string | Uint8Array | Readable, options: PutOptions = {}): Promise<{ etag: string; versionId: string | undefined }> {
     assertKey(key);
-    const headers: Record<string, string> = { ...systemHeaderOptions(options.headers, 'headers') };
-    headers['content-type'] = options.mimetype ?? headers['content-type'] ?? 'application/octet-stream';
+    const headers: Record<string, string> = { ...checkHeaderOverrides(options.headers, options.mimetype, '') };
+    for (const [name, value] of Object.entries(headers)) if (value === '') delete headers[name]; // nothing to remove on a new object
+    headers['content-type'] ??= 'application/octet-stream';
     if (options.acl !== undefined) {
       assertCannedAcl(options.acl, 'acl', 'object');
       headers['x-amz-acl'] = options.acl;
@@ -757,17 +758,4 @@ function normalizeEtag(etag: string): string {
   return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
-/** Picks and validates the system headers a caller may set on put (the same set a copy keeps). */
-function systemHeaderOptions(headers: Record<string, string> | undefined, field: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (headers === undefined) return out;
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (!(SYSTEM_HEADERS as readonly string[]).includes(lower))
-      throw new ValidationError(`${field}.${name}`, `is not a header that can be set here; allowed: ${SYSTEM_HEADERS.join(', ')}`);
-    if (typeof value !== 'string' || /[\u0000-\u001f\u007f]/.test(value)) throw new ValidationError(`${field}.${name}`, 'must be a string without control characters');
-    out[lower] = value;
-  }
-  return out;
-}
 

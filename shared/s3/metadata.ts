@@ -470,15 +470,20 @@ export function planCopyHeaders(opts: CopyMetadataOptions, sourceHead?: ObjectHe
  * Validates `headers` / `mimetype` of a change and merges them into one lower-case map of system
  * headers ('' = remove). Values are trimmed (HTTP strips surrounding blanks anyway).
  */
-function checkHeaderOverrides(headers: unknown, mimetype: unknown, field: string): Record<string, string> {
+/**
+ * Validates system headers a caller wants to set (names from SYSTEM_HEADERS only, printable ASCII
+ * values, a real media type for `mimetype`) into one lower-case map. `field` prefixes the names in
+ * errors ('' for none).
+ */
+export function checkHeaderOverrides(headers: unknown, mimetype: unknown, field: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (headers !== undefined) {
     if (typeof headers !== 'object' || headers === null || Array.isArray(headers)) {
-      throw new ValidationError(`${field}.headers`, `must be an object of header name → string value, got ${describe(headers)}`);
+      throw new ValidationError(join(field, 'headers'), `must be an object of header name → string value, got ${describe(headers)}`);
     }
     for (const [rawName, rawValue] of Object.entries(headers)) {
       const name = rawName.toLowerCase();
-      const at = `${field}.headers.${rawName}`;
+      const at = join(field, `headers.${rawName}`);
       if (!(SYSTEM_HEADERS as readonly string[]).includes(name)) {
         throw new ValidationError(at, `is not a header that can be set here; allowed: ${SYSTEM_HEADERS.join(', ')} (use metadata for x-amz-meta-*, and the acl option for ACLs)`);
       }
@@ -491,16 +496,20 @@ function checkHeaderOverrides(headers: unknown, mimetype: unknown, field: string
   }
   if (mimetype !== undefined) {
     if (Object.hasOwn(out, 'content-type')) {
-      throw new ValidationError(`${field}.mimetype`, 'cannot be combined with headers["content-type"]; give one of them');
+      throw new ValidationError(join(field, 'mimetype'), 'cannot be combined with headers["content-type"]; give one of them');
     }
-    const value = checkHeaderValue(mimetype, `${field}.mimetype`);
+    const value = checkHeaderValue(mimetype, join(field, 'mimetype'));
     // type "/" subtype, then optional parameters (RFC 9110 §8.3.1).
     if (!/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\/[!#$%&'*+\-.^_`|~0-9A-Za-z]+(\s*;.*)?$/.test(value)) {
-      throw new ValidationError(`${field}.mimetype`, `${JSON.stringify(value)} is not a media type; write it as type/subtype, e.g. "text/plain; charset=utf-8"`);
+      throw new ValidationError(join(field, 'mimetype'), `${JSON.stringify(value)} is not a media type; write it as type/subtype, e.g. "text/plain; charset=utf-8"`);
     }
     out['content-type'] = value;
   }
   return out;
+}
+
+function join(prefix: string, name: string): string {
+  return prefix === '' ? name : `${prefix}.${name}`;
 }
 
 function checkHeaderValue(value: unknown, field: string): string {

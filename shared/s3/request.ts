@@ -1,11 +1,11 @@
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import { ErrorCodes, S3Error, S3JobsError, S3NotFoundError } from '../errors.js';
+import { ErrorCodes, S3Error, S3JobsError } from '../errors.js';
 import type { Endpoint } from './bucket-config.js';
 import type { Credentials } from './signer/index.js';
-import { codeForStatus, isRetryableS3Answer, parseRetryAfter } from './retry-rules.js';
+import { codeForStatus, parseRetryAfter } from './retry-rules.js';
 import { EMPTY_SHA256, sha256Hex, signRequest, UNSIGNED_PAYLOAD, type QueryParams } from './signer/index.js';
-import { parseErrorDocument } from './xml.js';
+import { errorFromDocument, parseErrorDocument } from './xml.js';
 
 /** One S3 request, described before signing. */
 export interface S3Request {
@@ -162,19 +162,16 @@ export function s3ErrorFrom(status: number, headers: Record<string, string>, bod
   } catch {
     doc = undefined;
   }
-  const code = doc?.code || codeForStatus(status);
-  const details = {
-    code,
-    message: doc?.message ?? (body.trim() === '' ? `HTTP ${status} with no body` : 'unreadable error body'),
-    status,
-    requestId: doc?.requestId ?? headers['x-amz-request-id'],
-    bucket,
-    key: req.key,
-    retryable: isRetryableS3Answer(code, status),
-    retryAfterMs: parseRetryAfter(headers['retry-after'], now),
-  };
-  if (status === 404 || code === 'NoSuchKey' || code === 'NoSuchBucket' || code === 'NoSuchUpload' || code === 'NoSuchVersion') return new S3NotFoundError(details);
-  return new S3Error(details);
+  // HEAD answers have no body, and some servers send an empty <Message>: fall back to the status.
+  return errorFromDocument(
+    {
+      code: doc?.code || codeForStatus(status),
+      message: doc?.message || (body.trim() === '' ? `HTTP ${status} with no body` : doc === undefined ? 'unreadable error body' : 'no message'),
+      requestId: doc?.requestId ?? headers['x-amz-request-id'],
+      extra: doc?.extra ?? {},
+    },
+    { status, bucket, key: req.key, retryAfterMs: parseRetryAfter(headers['retry-after'], now) },
+  );
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);

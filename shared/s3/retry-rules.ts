@@ -50,6 +50,9 @@ export const PERMANENT_S3_CODES: ReadonlySet<string> = new Set([
   'MalformedXML',
 ]);
 
+/** Codes that mean the bucket, object, version or upload does not exist. */
+export const NOT_FOUND_S3_CODES: ReadonlySet<string> = new Set(['NoSuchKey', 'NoSuchBucket', 'NoSuchVersion', 'NoSuchUpload']);
+
 /**
  * Is an S3 error answer transient? Known codes decide first; otherwise 5xx and 429 are transient
  * and every other status is not.

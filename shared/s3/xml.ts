@@ -34,6 +34,7 @@
  *
  * Pure: no I/O.
  */
+import { isRetryableS3Answer, NOT_FOUND_S3_CODES } from './retry-rules.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ErrorCodes, S3Error, S3JobsError, S3NotFoundError, ValidationError } from '../errors.js';
 import { assertKey, describe, hasLoneSurrogate } from './validation.js';
@@ -312,14 +313,9 @@ function readErrorDocument(element: XmlElement): ErrorDocument {
  * S3 error codes worth retrying as they are (S3 API Reference, "Error responses"). Kept as data;
  * the worker's retry classifier is the authority for everything else.
  */
-export const RETRYABLE_S3_CODES: ReadonlySet<string> = new Set(['InternalError', 'ServiceUnavailable', 'SlowDown', 'RequestTimeout']);
-
-/** Codes that mean the bucket, object, version or upload does not exist. */
-export const NOT_FOUND_S3_CODES: ReadonlySet<string> = new Set(['NoSuchKey', 'NoSuchBucket', 'NoSuchVersion', 'NoSuchUpload']);
-
 /**
- * The `S3Error` (or `S3NotFoundError`) for an error document. Retryable when the code is in
- * `RETRYABLE_S3_CODES` or the status is 5xx.
+ * The `S3Error` (or `S3NotFoundError`) for an error document; whether it is retryable comes from
+ * the one table in retry-rules.ts.
  */
 export function errorFromDocument(
   doc: ErrorDocument,
@@ -333,9 +329,9 @@ export function errorFromDocument(
     bucket: context.bucket,
     key: context.key,
     retryAfterMs: context.retryAfterMs,
-    retryable: RETRYABLE_S3_CODES.has(doc.code) || context.status >= 500,
+    retryable: isRetryableS3Answer(doc.code, context.status),
   };
-  return NOT_FOUND_S3_CODES.has(doc.code) ? new S3NotFoundError(details) : new S3Error(details);
+  return context.status === 404 || NOT_FOUND_S3_CODES.has(doc.code) ? new S3NotFoundError(details) : new S3Error(details);
 }
 
 // ---------------------------------------------------------------------------------------------
