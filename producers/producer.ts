@@ -80,7 +80,7 @@ export class JobFailedError extends S3JobsError {
   }
 }
 
-const JOB_ID = /^[A-Za-z0-9_.:@/-]{1,200}$/;
+const JOB_ID = /^[A-Za-z0-9_.@/-]{1,200}$/;
 
 export class S3JobsProducer {
   readonly queueName: string;
@@ -253,7 +253,7 @@ export class S3JobsProducer {
       };
       if (options.jobId !== undefined) {
         if (!JOB_ID.test(options.jobId) || /^\d+$/.test(options.jobId))
-          throw new ValidationError(field('jobId'), 'must be 1-200 letters, digits or _.:@/- and not all digits (BullMQ reserves numeric ids)');
+          throw new ValidationError(field('jobId'), 'must be 1-200 letters, digits or _.@/- (no ":", which BullMQ reserves) and not all digits (BullMQ reserves numeric ids)');
         opts.jobId = options.jobId;
       }
       if (options.priority !== undefined) {

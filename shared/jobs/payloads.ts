@@ -48,7 +48,9 @@ const common = {
   profile,
   timeoutMs: timeoutMs.optional(),
   /** Groups the job into a named run (bulk migrations) for progress and reports. */
-  runId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional(),
+  runId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a run id of 1-100 letters, digits, "_", "." or "-"').optional(),
+  /** Where the object stood in the run's listing (page * 1000 + index): its slot in the run's accounting. */
+  runSlot: z.number().int().nonnegative().optional(),
 };
 
 export const copyJobSchema = z.strictObject({

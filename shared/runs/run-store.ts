@@ -62,7 +62,7 @@ export interface Outcome {
   etag?: string | undefined;
 }
 
-const RUN_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
+const RUN_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /** `SETBIT` first: only the first outcome of an object is counted and reported. */
 const RECORD_OUTCOME = `
@@ -105,7 +105,7 @@ export class RunStore {
   }
 
   static assertRunId(id: string, field = 'runId'): void {
-    if (!RUN_ID.test(id)) throw new ValidationError(field, `"${id}" is not a run id: 1-128 letters, digits or _.:-`);
+    if (!RUN_ID.test(id)) throw new ValidationError(field, `"${id}" is not a run id: 1-100 letters, digits, "_", "." or "-"`);
   }
 
   #key(id: string, part?: string): string {
