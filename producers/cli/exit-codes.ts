@@ -1,0 +1,74 @@
+/**
+ * Exit codes of `s3jobs`, and the one function that maps an error to one of them.
+ * Scripts rely on these: never renumber, only add.
+ */
+import { ErrorCodes, S3JobsError, ValidationError } from '../../shared/errors.js';
+
+export const ExitCode = {
+  /** Done (with `--wait`: the job completed). */
+  Ok: 0,
+  /** The job failed (`--wait`: dead-lettered), or an unexpected runtime error. */
+  Failed: 1,
+  /** Bad usage or invalid input/config: the message names the flag or setting. */
+  Usage: 2,
+  /** Redis could not be reached (or refused us). */
+  RedisUnavailable: 3,
+  /** The job id is unknown (status, dlq show/retry/purge). */
+  NotFound: 4,
+  /** `--wait` gave up before the job finished (it keeps running). Same as timeout(1). */
+  WaitTimeout: 124,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
+
+/** The exit-code table as `--help` prints it. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0    ok (with --wait: the job completed)
+  1    the job failed (with --wait: it was dead-lettered), or a runtime error
+  2    usage or validation error: the message names the flag or field, what was wrong, what is allowed
+  3    Redis unreachable (check --redis-url / REDIS_URL)
+  4    not found: no job with that id (status, dlq show/retry/purge)
+  124  --wait timed out (the job is still queued or running)`;
+
+export const USAGE_ERROR = 'S3JOBS_USAGE';
+export const REDIS_UNAVAILABLE = 'S3JOBS_REDIS_UNAVAILABLE';
+
+/**
+ * A command line that cannot be run: unknown flag, missing argument, bad value. `field` is the
+ * flag or argument (`--priority`, `<src>`), and the message says what is allowed.
+ */
+export class UsageError extends ValidationError {
+  override name = 'UsageError';
+  constructor(flag: string, message: string) {
+    super(flag, message, USAGE_ERROR);
+  }
+}
+
+/** Redis did not answer (connection refused, timeout, DNS) or refused the connection (auth). */
+export class RedisUnavailableError extends S3JobsError {
+  override name = 'RedisUnavailableError';
+  constructor(message: string, cause?: unknown) {
+    super(REDIS_UNAVAILABLE, message, { retryable: true, cause });
+  }
+}
+
+/** Socket-level failures ioredis reports once it has given up. */
+const REDIS_DOWN = /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|NOAUTH|WRONGPASS|connect ETIMEDOUT/;
+
+/** True for ioredis errors meaning "Redis is not there (any more)". */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if ((err as { code?: unknown }).code === REDIS_UNAVAILABLE) return true;
+  return err.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(err.message);
+}
+
+/** Maps any error a command throws to its exit code. Checks names and codes, not only classes. */
+export function exitCodeFor(err: unknown): ExitCodeValue {
+  if (err instanceof ValidationError || (err instanceof Error && ['ValidationError', 'UsageError', 'InvalidDeadLetterPayloadError'].includes(err.name))) return ExitCode.Usage;
+  const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  if (code === ErrorCodes.InvalidConfig || code === ErrorCodes.InvalidInput || code === ErrorCodes.InvalidJob || code === USAGE_ERROR) return ExitCode.Usage;
+  if (code === 'S3JOBS_JOB_NOT_FOUND') return ExitCode.NotFound;
+  if (code === ErrorCodes.Timeout) return ExitCode.WaitTimeout;
+  if (isRedisUnavailable(err)) return ExitCode.RedisUnavailable;
+  return ExitCode.Failed;
+}

@@ -1,0 +1,82 @@
+/** Help text pieces every command's `--help` shares, and the top-level help. */
+import { ENV_VARS } from '../../shared/config/env-vars.js';
+import { DEFAULT_WAIT_TIMEOUT_MS } from './args.js';
+import { EXIT_CODES_HELP } from './exit-codes.js';
+
+export const GLOBAL_FLAGS_HELP = `Global flags (every command):
+  --redis-url URL   Redis to use (default: S3JOBS_REDIS_URL, REDIS_URL, then redis://127.0.0.1:6379)
+  --queue NAME      queue name (default: S3JOBS_QUEUE or "s3jobs"; dead letters live in "<NAME>-dead")
+  --prefix PREFIX   BullMQ key prefix (default: S3JOBS_PREFIX or "{s3jobs}")
+  --json            machine-readable output: one JSON document on stdout
+  -h, --help        this help`;
+
+export const ENQUEUE_FLAGS_HELP = `Job flags (copy, rewrite-metadata, bucket):
+  --profile NAME        connection profile the worker uses (endpoint, region, credentials live in the
+                        worker's configuration, never in the job). Default "default"
+  --job-id ID           idempotency key: enqueueing an id that exists returns the existing job
+                        (1-200 of A-Z a-z 0-9 _ . @ / -, not only digits)
+  --priority N          1 (highest) .. 2097152; default: none (first in, first out)
+  --delay-ms N          run no sooner than N ms from now
+  --attempts N          attempts in all for retryable failures, 1..100 (default S3JOBS_ATTEMPTS or 5)
+  --timeout-ms N|none   per-job deadline; "none" runs without one (default: the worker's
+                        S3JOBS_JOB_TIMEOUT_MS, lifted for large copies)
+  --wait                wait for the job to finish and print its result; exit 1 if it fails
+  --wait-timeout-ms N   give up waiting after N ms, exit 124 (default ${DEFAULT_WAIT_TIMEOUT_MS})`;
+
+const ENV_FOR_PRODUCERS = ['REDIS_URL', 'S3JOBS_REDIS_URL', 'S3JOBS_QUEUE', 'S3JOBS_PREFIX', 'S3JOBS_ATTEMPTS', 'S3JOBS_CONFIG'] as const;
+
+export const ENV_HELP = `Environment:
+${ENV_FOR_PRODUCERS.map((name) => `  ${name.padEnd(18)}${ENV_VARS[name]}`).join('\n')}
+  S3JOBS_DEBUG=1    print stack traces with errors
+  (all settings: s3jobs config check --help)`;
+
+/** Assembles a command's help: what it does, usage, example(s), its flags, then the shared parts. */
+export function commandHelp(parts: { usage: string; summary: string; examples: string[]; flags?: string; enqueue?: boolean; env?: boolean }): string {
+  const sections = [
+    `Usage: ${parts.usage}`,
+    parts.summary,
+    `Examples:\n${parts.examples.map((e) => `  ${e}`).join('\n')}`,
+    ...(parts.flags === undefined ? [] : [parts.flags]),
+    ...(parts.enqueue === true ? [ENQUEUE_FLAGS_HELP] : []),
+    GLOBAL_FLAGS_HELP,
+    ...(parts.env === false ? [] : [ENV_HELP]),
+    EXIT_CODES_HELP,
+  ];
+  return `${sections.join('\n\n')}\n`;
+}
+
+export const TOP_LEVEL_HELP = `s3jobs: offload S3 work (copies, metadata rewrites, bucket create/delete) to workers through a
+Redis job queue, and inspect or repair that queue.
+
+Usage: s3jobs <command> [arguments] [flags]
+
+Enqueue jobs (workers run them; add --wait to wait for the result):
+  copy <srcBucket>/<srcKey> <dstBucket>/<dstKey> --acl ACL   server-side copy of one object
+  rewrite-metadata <bucket>/<key> --acl ACL [--set k=v]      change an object's metadata in place
+  bucket create <bucket> | bucket delete <bucket> [--empty]  create or delete a bucket
+
+Inspect:
+  status <jobId>          where a job is: waiting, active, completed (with result), dead-lettered
+  queue                   job counts per state, including dead-lettered
+
+Dead letters (jobs that failed for good):
+  dlq list | show <id> | retry <id>|--all [--patch JSON] | purge <id>|--all
+
+Operate:
+  config check            validate the configuration and print it with secrets masked
+  worker                  run a worker process (s3jobs worker --help)
+
+Run 's3jobs <command> --help' for a command's flags and examples.
+
+Examples:
+  export REDIS_URL=redis://127.0.0.1:6379
+  s3jobs copy photos/2024/a.jpg backup/2024/a.jpg --acl private --wait
+  s3jobs status copy-a-1 --json
+  s3jobs dlq list
+
+${GLOBAL_FLAGS_HELP}
+
+${ENV_HELP}
+
+${EXIT_CODES_HELP}
+`;
