@@ -1,0 +1,89 @@
+/**
+ * The `s3jobs` command: a thin dispatcher. It finds the sub-command and hands the rest of the
+ * command line to its side — `worker` to `workers/cli.ts`, everything else to `producers/cli/`.
+ * It is the one module that knows both sides; neither imports the other.
+ *
+ * Global flags may come before the command (`s3jobs --queue q status id`): they are passed on.
+ */
+import { readFileSync } from 'node:fs';
+import { PRODUCER_COMMANDS, processIo, reportError, runProducerCommand, TOP_LEVEL_HELP, ExitCode, type CliIo } from '../producers/cli/index.js';
+
+/** Global flags that take a value, so the value is not mistaken for the command. */
+const VALUE_FLAGS = new Set(['--redis-url', '--queue', '--prefix']);
+
+/**
+ * Loaded on demand, by a computed specifier: the worker side (and its dependencies) is only
+ * loaded to run a worker, and this file compiles without it.
+ */
+const WORKER_CLI = new URL('../workers/cli.js', import.meta.url).href;
+
+/** The first argument that is neither a flag nor a global flag's value, and the others. Pure. */
+export function splitCommand(argv: readonly string[]): { command: string | undefined; rest: string[] } {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') break;
+    if (VALUE_FLAGS.has(arg)) {
+      i++;
+      continue;
+    }
+    if (arg.startsWith('-')) continue;
+    return { command: arg, rest: [...argv.slice(0, i), ...argv.slice(i + 1)] };
+  }
+  return { command: undefined, rest: [...argv] };
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function runWorker(argv: string[], io: CliIo): Promise<number> {
+  let mod: { runWorkerCommand?: unknown };
+  try {
+    mod = (await import(WORKER_CLI)) as { runWorkerCommand?: unknown };
+  } catch (err) {
+    if ((err as { code?: unknown }).code === 'ERR_MODULE_NOT_FOUND' && String((err as Error).message).includes('workers/cli')) {
+      io.stderr('s3jobs worker: the worker side (workers/cli.ts) is not part of this installation\n');
+      return ExitCode.Failed;
+    }
+    return reportError(err, 'worker', io);
+  }
+  if (typeof mod.runWorkerCommand !== 'function') {
+    io.stderr('s3jobs worker: workers/cli.ts does not export runWorkerCommand(argv)\n');
+    return ExitCode.Failed;
+  }
+  return (mod.runWorkerCommand as (argv: string[]) => Promise<number>)(argv);
+}
+
+/** Runs `s3jobs` with `argv` (without node and script); returns the exit code. */
+export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  const { command, rest } = splitCommand(argv);
+  const commands = [...Object.keys(PRODUCER_COMMANDS), 'worker'].join(', ');
+  if (command === undefined) {
+    if (argv.includes('--version')) {
+      io.stdout(`s3jobs ${version()}\n`);
+      return ExitCode.Ok;
+    }
+    if (argv.includes('--help') || argv.includes('-h')) {
+      io.stdout(TOP_LEVEL_HELP);
+      return ExitCode.Ok;
+    }
+    io.stderr(`s3jobs: a command is missing; commands: ${commands} (see 's3jobs --help')\n`);
+    return ExitCode.Usage;
+  }
+  if (command === 'help') {
+    const topic = splitCommand(rest).command;
+    if (topic === 'worker') return runWorker(['--help'], io);
+    const help = topic === undefined ? undefined : PRODUCER_COMMANDS[topic]?.help;
+    io.stdout(help ?? TOP_LEVEL_HELP);
+    return ExitCode.Ok;
+  }
+  if (command === 'worker') return runWorker(rest, io);
+  if (Object.hasOwn(PRODUCER_COMMANDS, command)) return runProducerCommand(command, rest, io);
+  io.stderr(`s3jobs: unknown command "${command}"; commands: ${commands} (see 's3jobs --help')\n`);
+  return ExitCode.Usage;
+}
