@@ -55,10 +55,14 @@ export class RedisUnavailableError extends S3JobsError {
 /** Socket-level failures ioredis reports once it has given up. */
 const REDIS_DOWN = /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|NOAUTH|WRONGPASS|connect ETIMEDOUT/;
 
+/** Socket error codes (the CLI's only sockets are its Redis connections). */
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
 /** True for ioredis errors meaning "Redis is not there (any more)". */
 export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  if ((err as { code?: unknown }).code === REDIS_UNAVAILABLE) return true;
+  const code = (err as { code?: unknown }).code;
+  if (code === REDIS_UNAVAILABLE || (typeof code === 'string' && SOCKET_CODES.has(code))) return true;
   return err.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(err.message);
 }
 
