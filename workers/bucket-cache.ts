@@ -1,0 +1,51 @@
+/**
+ * S3Bucket clients for the jobs of one worker, one per (profile, bucket), built on first use from
+ * the worker's connection profiles and kept for the worker's life (each holds a keep-alive pool).
+ */
+import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
+import { S3Bucket } from '../shared/s3/bucket.js';
+
+export class BucketCache {
+  readonly #config: S3JobsConfig;
+  readonly #buckets = new Map<string, S3Bucket>();
+
+  constructor(config: S3JobsConfig) {
+    this.#config = config;
+  }
+
+  /**
+   * The client for `bucket` under connection profile `profile`. Throws S3JOBS_UNKNOWN_PROFILE for a
+   * profile this worker does not have. Requests carry no timeout of their own beyond the profile's
+   * `requestTimeoutMs` (the job deadline bounds them), but always the inactivity guard
+   * `worker.stallTimeoutMs`, which stays on for large transfers.
+   */
+  bucketFor(profile: string, bucket: string): S3Bucket {
+    const key = `${profile}\u0000${bucket}`;
+    let client = this.#buckets.get(key);
+    if (client === undefined) {
+      const p = resolveProfile(this.#config, profile);
+      client = new S3Bucket(
+        {
+          name: bucket,
+          accessKey: p.accessKey,
+          secretKey: p.secretKey,
+          sessionToken: p.sessionToken,
+          endpoint: p.endpoint,
+          region: p.region,
+          forcePathStyle: p.forcePathStyle,
+          timeout: p.requestTimeoutMs ?? null,
+        },
+        { transport: { progressTimeout: this.#config.worker.stallTimeoutMs } },
+      );
+      this.#buckets.set(key, client);
+    }
+    return client;
+  }
+
+  /** Closes every client's connection pool (in-flight requests finish first). */
+  async close(): Promise<void> {
+    const all = [...this.#buckets.values()];
+    this.#buckets.clear();
+    await Promise.allSettled(all.map((b) => b.close()));
+  }
+}

@@ -1,0 +1,20 @@
+import type { JobPayload, JobResult } from '../../shared/jobs/index.js';
+import { processBucket } from './bucket.js';
+import type { ProcessorContext } from './context.js';
+import { processCopy } from './copy.js';
+import { processMetadataRewrite } from './metadata-rewrite.js';
+
+export type { ProcessorContext, Processor } from './context.js';
+export { processBucket, processCopy, processMetadataRewrite };
+
+/** Runs the processor of the payload's kind. */
+export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promise<JobResult> {
+  switch (payload.kind) {
+    case 'copy':
+      return processCopy(payload, ctx);
+    case 'metadata-rewrite':
+      return processMetadataRewrite(payload, ctx);
+    case 'bucket':
+      return processBucket(payload, ctx);
+  }
+}
