@@ -1,0 +1,129 @@
+/**
+ * One attempt of one job, as BullMQ's processor function:
+ *
+ *   validate the payload (malformed → dead-lettered at once, reason `invalid`)
+ *   → resolve its connection profile (unknown → dead-lettered, reason `permanent`)
+ *   → run the kind's processor under the job deadline, with a child logger per job
+ *   → on error: a shutdown or lost lock requeues the job without using an attempt; anything else
+ *     is classified — retryable errors are rethrown for BullMQ to retry after the backoff,
+ *     the rest become `UnrecoverableError`s (message `CODE: message`) and are dead-lettered.
+ */
+import type { Job } from 'bullmq';
+import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
+import { JOB_KINDS, validateJob, type JobKind, type JobPayload, type JobResult } from '../shared/jobs/index.js';
+import type { Logger } from '../shared/log/logger.js';
+import type { MultipartCopyOptions } from '../shared/s3/index.js';
+import type { BucketCache } from './bucket-cache.js';
+import { createJobDeadline, resolveJobTimeout } from './deadline.js';
+import { runProcessor, type ProcessorContext } from './processors/index.js';
+import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
+import { classify } from './retry/classify.js';
+import { isRequeueReason, requeueJob } from './shutdown.js';
+
+export interface JobProcessorDeps {
+  config: S3JobsConfig;
+  /** Queue name, for logs. */
+  queue: string;
+  logger: Logger;
+  buckets: BucketCache;
+  /** Fires when the shutdown grace period is over: running jobs are requeued. */
+  shutdownSignal: AbortSignal;
+  multipart: MultipartCopyOptions;
+  now?: () => number;
+}
+
+export interface JobProcessor {
+  /** BullMQ's processor (three parameters, so BullMQ hands it a cancellation signal). */
+  process(job: Job, token?: string, signal?: AbortSignal): Promise<JobResult>;
+  /** Aborts one running job; with a requeue reason (LockLost) it is put back, not failed. */
+  abortJob(jobId: string, reason: unknown): boolean;
+  /** Jobs running now. */
+  running(): number;
+}
+
+function isKind(name: string): name is JobKind {
+  return (JOB_KINDS as readonly string[]).includes(name);
+}
+
+/** A short, secret-free summary of a result for the completion log line. */
+function summary(result: JobResult): Record<string, unknown> {
+  const { kind: _kind, ...rest } = result;
+  return rest;
+}
+
+export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
+  const now = deps.now ?? Date.now;
+  const running = new Map<string, AbortController>();
+
+  const failure = (log: Logger, error: unknown, attempt: number, attempts: number): RetryableAttemptError | FinalAttemptError => {
+    const decision = classify(error, { attemptsMade: attempt, attempts });
+    const thrown = attemptError(error, decision);
+    if (decision.action === 'retry') {
+      log.warn({ code: decision.code, retryAfterMs: decision.delayHintMs, err: error }, `attempt ${attempt} of ${attempts} failed, will retry: ${thrown.message}`);
+    } else {
+      log.warn({ code: decision.code, reason: decision.reason, err: error }, `job failed for good (${decision.reason}), dead-lettering: ${thrown.message}`);
+    }
+    return thrown;
+  };
+
+  const process = async (job: Job, token?: string, signal?: AbortSignal): Promise<JobResult> => {
+    const jobId = job.id ?? '';
+    const attempt = job.attemptsMade + 1;
+    const attempts = job.opts.attempts ?? 1;
+    // `deps.logger` already carries the queue (and the worker id).
+    const log = deps.logger.child({ jobId, attempt, kind: job.name });
+    const jobAbort = new AbortController();
+    running.set(jobId, jobAbort);
+    try {
+      let payload: JobPayload;
+      try {
+        payload = validateJob(job.data, isKind(job.name) ? job.name : undefined);
+        resolveProfile(deps.config, payload.profile);
+      } catch (err) {
+        throw failure(log, err, attempt, attempts);
+      }
+
+      const deadline = createJobDeadline({
+        timeoutMs: resolveJobTimeout(payload.timeoutMs, deps.config.worker.jobTimeoutMs),
+        signals: [deps.shutdownSignal, jobAbort.signal, signal],
+      });
+      const startedAt = now();
+      const ctx: ProcessorContext = {
+        signal: deadline.signal,
+        deadline,
+        bucketFor: (profile, bucket) => deps.buckets.bucketFor(profile, bucket),
+        largeTransferBytes: deps.config.worker.largeTransferBytes,
+        multipart: deps.multipart,
+        attempt,
+        logger: log,
+        startedAt,
+        now,
+      };
+      log.debug({ timeoutMs: deadline.timeoutMs }, 'job started');
+      try {
+        const result = await runProcessor(payload, ctx);
+        log.info(summary(result), 'job completed');
+        return result;
+      } catch (err) {
+        const reason = deadline.abortReason();
+        if (isRequeueReason(reason)) throw await requeueJob(job, token, log, reason);
+        throw failure(log, deadline.errorFor(err), attempt, attempts);
+      } finally {
+        deadline.dispose();
+      }
+    } finally {
+      running.delete(jobId);
+    }
+  };
+
+  return {
+    process: (job, token, signal) => process(job, token, signal),
+    abortJob(jobId, reason) {
+      const controller = running.get(jobId);
+      if (controller === undefined) return false;
+      controller.abort(reason);
+      return true;
+    },
+    running: () => running.size,
+  };
+}

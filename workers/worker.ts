@@ -1,0 +1,256 @@
+/**
+ * `startWorker`: a BullMQ worker on the s3jobs queue, with dead-lettering, graceful shutdown and a
+ * redacting pino logger.
+ *
+ * ```ts
+ * const handle = startWorker({ config: loadConfig() });
+ * await handle.ready;
+ * // ... later
+ * await handle.close(); // graceful: running jobs get config.worker.shutdownGraceMs
+ * ```
+ */
+import { Queue, Worker, type Job } from 'bullmq';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { redactUrl, type S3JobsConfig } from '../shared/config/config.js';
+import type { JobResult } from '../shared/jobs/index.js';
+import { createLogger, type Logger } from '../shared/log/logger.js';
+import { createRedisConnection } from '../shared/queue/connection.js';
+import { deadLetterQueueName } from '../shared/queue/names.js';
+import type { MultipartCopyOptions } from '../shared/s3/index.js';
+import { BucketCache } from './bucket-cache.js';
+import { DeadLetterer } from './dead-letter.js';
+import { createJobProcessor } from './process-job.js';
+import { checkEvictionPolicy } from './redis-policy.js';
+import { FinalAttemptError } from './retry/attempt-errors.js';
+import { s3jobsBackoffStrategy } from './retry/backoff.js';
+import { LockLost, ShutdownRequested } from './shutdown.js';
+
+/**
+ * How many times a job may be found stalled (its worker died or stopped renewing the lock) and be
+ * requeued before BullMQ fails it ("job stalled more than allowable limit", then dead-lettered with
+ * reason `stalled`). 2 survives a crash plus a lost lock; a job that kills every worker running it
+ * (out of memory, say) is stopped on its third stall. Stalls never use up `attempts`.
+ */
+export const DEFAULT_MAX_STALLED_COUNT = 2;
+
+/** How often the failed set is swept into the dead-letter queue (besides start-up). */
+export const DEFAULT_SWEEP_INTERVAL_MS = 10_000;
+
+export interface StartWorkerOptions {
+  /** The effective configuration (`loadConfig()`). */
+  config: S3JobsConfig;
+  /** Default: a pino logger at `config.logLevel` on stdout, with secrets redacted. */
+  logger?: Logger | undefined;
+  /**
+   * An ioredis connection to use (needs `maxRetriesPerRequest: null`); not closed by `close()`.
+   * Default: connections to `config.redisUrl`, closed by `close()`.
+   */
+  connection?: Redis | undefined;
+  /** Sources larger than this are copied with multipart copy. Default the core's (5 GiB). */
+  multipartThresholdBytes?: number | undefined;
+  /** Default `DEFAULT_MAX_STALLED_COUNT`. */
+  maxStalledCount?: number | undefined;
+  /** Default `DEFAULT_SWEEP_INTERVAL_MS`. */
+  sweepIntervalMs?: number | undefined;
+  /** Uniform [0,1) for the backoff jitter. Default Math.random. */
+  random?: (() => number) | undefined;
+}
+
+export interface WorkerHandle {
+  readonly worker: Worker;
+  readonly deadLetterer: DeadLetterer;
+  /** Resolves once connected and taking jobs (after the start-up checks); rejects if start-up failed. */
+  readonly ready: Promise<void>;
+  /** Resolves once `close()` has finished. */
+  readonly closed: Promise<void>;
+  /**
+   * Stops taking jobs, lets running ones finish for `graceMs` (default `shutdownGraceMs`), then
+   * aborts and requeues them, records everything, closes connections. Calling it again with a
+   * shorter grace hastens the abort.
+   */
+  close(graceMs?: number): Promise<void>;
+  /** Dead-letters everything in the failed set now (also run at start-up and periodically). */
+  sweep(): Promise<{ deadLettered: number; deferred: number }>;
+  /** Set when the worker stopped on its own because of an error (it then closes itself). */
+  readonly fatalError: unknown;
+}
+
+export function startWorker(options: StartWorkerOptions): WorkerHandle {
+  const { config } = options;
+  const queueName = config.queue;
+  // Stored by BullMQ on every job this worker processes, and on every log line it writes.
+  const workerName = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  const logger = (options.logger ?? createLogger({ level: config.logLevel })).child({ queue: queueName, worker: workerName });
+  const maxStalledCount = options.maxStalledCount ?? DEFAULT_MAX_STALLED_COUNT;
+  const sweepIntervalMs = options.sweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS;
+
+  // The worker needs `maxRetriesPerRequest: null` (blocking commands); so do our queues: a
+  // dead-letter move should wait for Redis to come back rather than fail half-way.
+  const ownsConnections = options.connection === undefined;
+  const workerConnection = options.connection ?? createRedisConnection(config.redisUrl, { blocking: true });
+  const queueConnection = options.connection ?? createRedisConnection(config.redisUrl, { blocking: true });
+  const queue = new Queue(queueName, { connection: queueConnection, prefix: config.prefix });
+  const deadLetters = new Queue(deadLetterQueueName(queueName), { connection: queueConnection, prefix: config.prefix });
+  const deadLetterer = new DeadLetterer({ queue, deadLetters, logger });
+  const buckets = new BucketCache(config);
+  const shutdown = new AbortController();
+  const multipart: MultipartCopyOptions = {
+    partSize: config.worker.multipartPartBytes,
+    concurrency: config.worker.multipartConcurrency,
+    ...(options.multipartThresholdBytes === undefined ? {} : { threshold: options.multipartThresholdBytes }),
+  };
+  const processor = createJobProcessor({ config, queue: queueName, logger, buckets, shutdownSignal: shutdown.signal, multipart });
+
+  const worker = new Worker<unknown, JobResult>(queueName, processor.process, {
+    connection: workerConnection,
+    prefix: config.prefix,
+    name: workerName,
+    autorun: false,
+    concurrency: config.worker.concurrency,
+    ...(config.worker.rateLimitPerSecond === undefined ? {} : { limiter: { max: config.worker.rateLimitPerSecond, duration: 1000 } }),
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount,
+    settings: {
+      backoffStrategy: s3jobsBackoffStrategy(
+        { baseMs: config.retry.backoffBaseMs, maxMs: config.retry.backoffMaxMs },
+        {
+          ...(options.random === undefined ? {} : { random: options.random }),
+          onDelay: (delayMs, job) => logger.info({ jobId: job?.id, kind: job?.name, attemptsMade: job?.attemptsMade, delayMs }, `retrying in ${delayMs} ms`),
+        },
+      ),
+    },
+  });
+
+  worker.on('error', (err) => logger.error({ err }, 'worker error'));
+  worker.on('stalled', (jobId) => logger.warn({ jobId }, 'job stalled (its worker died or lost the lock): requeued'));
+  worker.on('lockRenewalFailed', (jobIds) => {
+    // Another worker may run these now: stop ours and put them back rather than fail them.
+    for (const id of jobIds) if (processor.abortJob(id, new LockLost(id))) logger.warn({ jobId: id }, 'lost the job lock: aborting our run of it');
+  });
+  worker.on('failed', (job: Job | undefined, err: Error) => {
+    if (job?.id === undefined) return;
+    const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
+    const known = err instanceof FinalAttemptError ? { details: err.details, reason: err.reason } : undefined;
+    deadLetterer.deadLetter(job.id, known).catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'dead-lettering failed; the next sweep retries'));
+  });
+
+  let sweeping: Promise<{ deadLettered: number; deferred: number }> | undefined;
+  const sweep = (): Promise<{ deadLettered: number; deferred: number }> => {
+    sweeping ??= deadLetterer
+      .sweep()
+      .then((result) => {
+        if (result.deadLettered > 0 || result.deferred > 0) logger.info(result, 'swept failed jobs into the dead-letter queue');
+        return result;
+      })
+      .finally(() => {
+        sweeping = undefined;
+      });
+    return sweeping;
+  };
+  const sweepQuietly = (): void => {
+    sweep().catch((err: unknown) => logger.error({ err }, 'dead-letter sweep failed; retried at the next interval'));
+  };
+  let sweepTimer: NodeJS.Timeout | undefined;
+  let fatalError: unknown;
+  let closing: Promise<void> | undefined;
+  let abortTimer: NodeJS.Timeout | undefined;
+  let abortAt = Infinity;
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+
+  logger.info(
+    {
+      prefix: config.prefix,
+      redis: redactUrl(config.redisUrl),
+      concurrency: config.worker.concurrency,
+      rateLimitPerSecond: config.worker.rateLimitPerSecond,
+      jobTimeoutMs: config.worker.jobTimeoutMs,
+      largeTransferBytes: config.worker.largeTransferBytes,
+      stallTimeoutMs: config.worker.stallTimeoutMs,
+      shutdownGraceMs: config.worker.shutdownGraceMs,
+      lockDurationMs: config.worker.lockDurationMs,
+      stalledIntervalMs: config.worker.stalledIntervalMs,
+      maxStalledCount,
+      attempts: config.retry.attempts,
+      backoff: { baseMs: config.retry.backoffBaseMs, maxMs: config.retry.backoffMaxMs },
+      profiles: Object.keys(config.profiles),
+    },
+    'worker starting',
+  );
+
+  const ready = (async () => {
+    await worker.waitUntilReady();
+    await queue.waitUntilReady();
+    if (closing !== undefined) return;
+    await checkEvictionPolicy(queueConnection, logger);
+    // Failed jobs left by anyone before us (a worker that died before dead-lettering, BullMQ's own
+    // failures while no worker ran) are moved first; then periodically.
+    await sweep().catch((err: unknown) => logger.error({ err }, 'start-up dead-letter sweep failed; retried at the next interval'));
+    if (closing !== undefined) return;
+    worker.run().catch((err: unknown) => {
+      fatalError = err;
+      logger.fatal({ err }, 'worker loop failed: closing');
+      close(0).catch(() => undefined);
+    });
+    sweepTimer = setInterval(sweepQuietly, sweepIntervalMs);
+    sweepTimer.unref();
+    logger.info('worker ready');
+  })();
+  // `ready` may be ignored by callers; its failure is logged here and surfaced to those who await it.
+  ready.catch((err: unknown) => logger.error({ err }, 'worker failed to start'));
+
+  const scheduleAbort = (graceMs: number): void => {
+    const at = Date.now() + Math.max(0, graceMs);
+    if (at >= abortAt) return;
+    abortAt = at;
+    clearTimeout(abortTimer);
+    abortTimer = setTimeout(() => {
+      if (processor.running() > 0) logger.warn({ running: processor.running() }, 'grace period over: aborting running jobs and requeuing them');
+      shutdown.abort(new ShutdownRequested());
+    }, Math.max(0, graceMs));
+  };
+
+  const close = (graceMs: number = config.worker.shutdownGraceMs): Promise<void> => {
+    scheduleAbort(graceMs);
+    closing ??= (async () => {
+      clearInterval(sweepTimer);
+      try {
+        // Stops fetching, waits for running jobs (which finish, or are requeued once aborted).
+        await worker.close();
+      } finally {
+        clearTimeout(abortTimer);
+      }
+      // Every final failure has been recorded by now and its move to the DLQ started: finish them.
+      await sweeping?.catch(() => undefined);
+      for (let pending = deadLetterer.pending(); pending.length > 0; pending = deadLetterer.pending()) await Promise.allSettled(pending);
+      await queue.close();
+      await deadLetters.close();
+      await buckets.close();
+      if (ownsConnections) {
+        await workerConnection.quit().catch(() => undefined);
+        await queueConnection.quit().catch(() => undefined);
+      }
+      logger.info('worker closed');
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  return {
+    worker,
+    deadLetterer,
+    ready,
+    closed,
+    close,
+    sweep,
+    get fatalError() {
+      return fatalError;
+    },
+  };
+}
