@@ -172,9 +172,12 @@ export class S3JobsProducer {
 
   /** Where a job is: waiting / active / completed (with result) / dead-lettered (with error) / … */
   async status(jobId: string): Promise<JobStatus> {
-    const job = await Job.fromId(this.queue, jobId);
+    let job = await Job.fromId(this.queue, jobId);
     if (job !== undefined) {
       const state = (await job.getState()) as JobState;
+      // The job may have finished between the two reads above: read it again so its return value
+      // and failure reason belong to the state reported (finished states are final).
+      if (state === 'completed' || state === 'failed') job = (await Job.fromId(this.queue, jobId)) ?? job;
       if (state !== 'failed' || (await this.#deadLetterOf(jobId)) === undefined) {
         return {
           jobId,
