@@ -15,7 +15,17 @@ function hmac(key: string | Buffer, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
 }
 
+/** The key used last: a process signs with one key nearly always, and this check is four string compares. */
+let last: { secretAccessKey: string; shortDate: string; region: string; service: string; key: Buffer } | undefined;
+
 export function signingKey(secretAccessKey: string, shortDate: string, region: string, service: string): Buffer {
+  if (last !== undefined && last.shortDate === shortDate && last.secretAccessKey === secretAccessKey && last.region === region && last.service === service) return last.key;
+  const key = cachedSigningKey(secretAccessKey, shortDate, region, service);
+  last = { secretAccessKey, shortDate, region, service, key };
+  return key;
+}
+
+function cachedSigningKey(secretAccessKey: string, shortDate: string, region: string, service: string): Buffer {
   const cacheKey = `${shortDate}\n${region}\n${service}\n${secretAccessKey}`;
   const hit = cache.get(cacheKey);
   if (hit !== undefined) return hit;
