@@ -41,15 +41,16 @@ export function loadCliConfig(globals: GlobalOptions, io: CliIo): S3JobsConfig {
 }
 
 /**
- * Connects to Redis failing fast: a few reconnect attempts, then RedisUnavailableError naming the
- * URL (password masked) and the socket error. Later commands fail instead of queueing forever.
+ * Connects to Redis failing fast: no reconnect attempts until the first connection is made, then
+ * RedisUnavailableError naming the URL (password masked) and the socket error. Once connected, a
+ * few reconnects ride out a blip (a long `--wait`); after that commands fail instead of queueing.
  */
 export async function connectRedis(url: string): Promise<Redis> {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
-    retryStrategy: (times) => (times > 3 ? null : 100 * times),
+    retryStrategy: () => null,
   });
   // `connect()` rejects with "Connection is closed."; the socket's own error comes as an event.
   let socketError: Error | undefined;
@@ -58,12 +59,22 @@ export async function connectRedis(url: string): Promise<Redis> {
   });
   try {
     await redis.connect();
-    return redis;
   } catch (err) {
-    redis.disconnect();
+    closeRedis(redis);
     const reason = socketError?.message ?? (err instanceof Error ? err.message : String(err));
     throw new RedisUnavailableError(`Redis is unreachable at ${redactUrl(url)} (${reason}); check --redis-url / REDIS_URL`, err);
   }
+  // Read by ioredis at each reconnect, and copied by `duplicate()` (the --wait event stream).
+  redis.options.retryStrategy = (times) => (times > 5 ? null : Math.min(200 * times, 1_000));
+  return redis;
+}
+
+/**
+ * Closes a connection without leaving a timer behind: ioredis's `disconnect()` on a connection
+ * whose socket already closed arms a 2 s destroy timer that nothing clears (the CLI would linger).
+ */
+export function closeRedis(redis: Redis): void {
+  if (redis.status !== 'end') redis.disconnect();
 }
 
 /** Runs `fn` with a producer on the configured queue, always closing it. */
@@ -78,7 +89,7 @@ export async function withProducer<T>(config: S3JobsConfig, fn: (producer: S3Job
     throw err;
   } finally {
     await producer.close().catch(() => undefined);
-    connection.disconnect();
+    closeRedis(connection);
   }
 }
 
