@@ -1,0 +1,67 @@
+/**
+ * `npm run bench [-- [--quick] [--no-write] name…]`: runs the named benchmarks (all when none is
+ * named), writes each one's results JSON to bench/results/ and rewrites its own section of
+ * BENCHMARKS.md, between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->`. Other sections are kept.
+ *
+ * --quick     much less work per benchmark; checks that everything runs, figures not for publishing
+ * --no-write  leave BENCHMARKS.md alone (results JSON is still written)
+ */
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Benchmark } from './bench-types.js';
+import { machineInfo, REPO_DIR, replaceSection, writeResults } from './harness.js';
+
+/** Every benchmark, in the order `npm run bench` runs them. Later issue-7 benchmarks add a line here. */
+const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
+  signer: () => import('./signer.bench.js'),
+  // client: () => import('./client.bench.js'),
+};
+
+const BENCHMARKS_MD = join(REPO_DIR, 'BENCHMARKS.md');
+
+const PREAMBLE = `# Benchmarks
+
+Each figure is a **ratio against a peer measured in the same run**, on the same machine and the same local
+servers: absolute numbers move with the machine, the ratios much less. Run everything with \`npm run bench\`,
+or some benchmarks with \`npm run bench -- signer client\`. The peers are exact-version dev dependencies, so
+\`npm ci && npm run bench\` reproduces a table. Raw results (every round) land in \`bench/results/\`
+(git-ignored). Each section below is rewritten by its benchmark, between its marker comments; text outside
+the markers is kept. Benchmarks are never timed assertions in tests.
+`;
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const write = !args.includes('--no-write');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(n in REGISTRY));
+  if (unknown.length > 0) {
+    console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(REGISTRY).join(', ')}`);
+    process.exit(2);
+  }
+  const selected = names.length > 0 ? names : Object.keys(REGISTRY);
+  const machine = machineInfo();
+  const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  log(`bench: ${selected.join(', ')}${quick ? ' (quick)' : ''} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}`);
+
+  for (const name of selected) {
+    const started = Date.now();
+    const { benchmark } = await REGISTRY[name]!();
+    const outcome = await benchmark.run({ machine, quick, log });
+    const file = await writeResults(name, outcome.data);
+    log(`bench: ${name} done in ${((Date.now() - started) / 1000).toFixed(1)} s; results in ${relative(REPO_DIR, file)}`);
+    process.stdout.write(`\n${outcome.markdown}\n\n`);
+    if (write) {
+      // Re-read for every benchmark: the file is only ever touched section by section.
+      const current = existsSync(BENCHMARKS_MD) ? await readFile(BENCHMARKS_MD, 'utf8') : PREAMBLE;
+      await writeFile(BENCHMARKS_MD, replaceSection(current, name, outcome.markdown));
+      log(`bench: BENCHMARKS.md section "${name}" rewritten`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
