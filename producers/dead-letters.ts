@@ -19,6 +19,7 @@ import { Job } from 'bullmq';
 import { S3JobsError, ValidationError, ErrorCodes } from '../shared/errors.js';
 import { validateJob, type JobPayload } from '../shared/jobs/index.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
+import { deadLetterJobId } from '../shared/queue/names.js';
 import type { EnqueueOptions, S3JobsProducer } from './producer.js';
 
 /** States a dead-letter job can sit in (no worker ever takes it, so never active/completed). */
@@ -303,7 +304,7 @@ export class DeadLetters {
   }
 
   async #get(jobId: string): Promise<Job> {
-    const job = await Job.fromId(this.#producer.deadLetters, jobId);
+    const job = await Job.fromId(this.#producer.deadLetters, deadLetterJobId(jobId));
     if (job === undefined) throw new DeadLetterNotFoundError(jobId, this.queueName);
     return job;
   }

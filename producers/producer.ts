@@ -17,7 +17,7 @@ import { ErrorCodes, S3JobsError, ValidationError } from '../shared/errors.js';
 import { DEFAULT_CONFIG, type S3JobsConfig } from '../shared/config/config.js';
 import { validateJob, type BucketJob, type CopyJob, type JobKind, type JobPayload, type JobResult, type MetadataRewriteJob } from '../shared/jobs/index.js';
 import { createRedisConnection } from '../shared/queue/connection.js';
-import { deadLetterQueueName } from '../shared/queue/names.js';
+import { deadLetterJobId, deadLetterQueueName } from '../shared/queue/names.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 
 /** Distributes `Omit` over a union (plain Omit would collapse the bucket job's create/delete union). */
@@ -223,7 +223,7 @@ export class S3JobsProducer {
   }
 
   async #deadLetterOf(jobId: string): Promise<DeadLetterRecord | undefined> {
-    const dead = await Job.fromId(this.deadLetters, jobId);
+    const dead = await Job.fromId(this.deadLetters, deadLetterJobId(jobId));
     return dead?.data as DeadLetterRecord | undefined;
   }
 

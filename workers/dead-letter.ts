@@ -4,8 +4,9 @@
  *
  * Invariant: **the original leaves the main queue only after the dead-letter queue holds the
  * record of this very failure.** Both steps are keyed by the job id:
- *   1. the record is added to `<queue>-dead` under the job's id — BullMQ's add of an existing id is
- *      a no-op, so a repeated step 1 never duplicates anything;
+ *   1. the record is added to `<queue>-dead` under `deadLetterJobId(id)` (the job's id; `#<n>` for
+ *      BullMQ's numeric auto ids, which it refuses as custom ids) — BullMQ's add of an existing id
+ *      is a no-op, so a repeated step 1 never duplicates anything;
  *   2. the record is read back and checked to describe this failure (same queue, same `failedAt`);
  *   3. only then is the original removed from the main queue's `failed` set.
  * A crash between any two steps leaves the job in `failed` (with or without its record), and
@@ -25,6 +26,7 @@
 import { Job, type Queue } from 'bullmq';
 import type { Logger } from '../shared/log/logger.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
+import { deadLetterJobId } from '../shared/queue/names.js';
 import type { FailureDetails } from './retry/attempt-errors.js';
 import type { DeadLetterReason } from './retry/classify.js';
 import { buildDeadLetterRecord, isSameFailure } from './dead-letter-record.js';
@@ -133,10 +135,11 @@ export class DeadLetterer {
     );
     const log = this.#logger.child({ jobId, kind: record.kind ?? record.name });
 
-    let stored = await Job.fromId<DeadLetterRecord>(this.#dlq, jobId);
+    const deadId = deadLetterJobId(jobId);
+    let stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
     if (stored === undefined) {
-      await this.#dlq.add(record.name, record, { ...DEAD_LETTER_JOB_OPTIONS, jobId });
-      stored = await Job.fromId<DeadLetterRecord>(this.#dlq, jobId);
+      await this.#dlq.add(record.name, record, { ...DEAD_LETTER_JOB_OPTIONS, jobId: deadId });
+      stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
       // Purged between our add and our read: nothing recorded, so the original must stay.
       if (stored === undefined) return 'deferred';
     }

@@ -2,7 +2,10 @@ import type { JobKind } from '../jobs/payloads.js';
 
 /** What the dead-letter queue holds for each job that failed for good (its BullMQ job data). */
 export interface DeadLetterRecord {
-  /** The original job's id (the dead-letter job has the same id, which makes dead-lettering idempotent). */
+  /**
+   * The original job's id. The dead-letter job's id is `deadLetterJobId(jobId)` — the same id, except
+   * numeric auto ids — which makes dead-lettering idempotent.
+   */
   jobId: string;
   /** The queue it came from. */
   queue: string;
