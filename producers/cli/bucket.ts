@@ -62,7 +62,7 @@ const HELP = commandHelp({
 first deletes every object, version and delete marker in it.`,
   examples: ['s3jobs bucket create logs-2024 --location eu-west-1 --acl private --wait', 's3jobs bucket delete scratch-2023 --empty --wait'],
   flags: `Bucket flags:
-  --location REGION   create: LocationConstraint, e.g. eu-west-1 or EU (default: the profile's us-east-1)
+  --location REGION   create: LocationConstraint, e.g. eu-west-1 or EU (default: none, i.e. us-east-1)
   --acl ACL           create: canned ACL of the bucket: ${CANNED_ACLS.bucket.join(', ')}
   --empty             delete: delete every object (and version) first`,
   enqueue: true,

@@ -18,7 +18,7 @@ import {
 import type { CliCommand } from './context.js';
 import { runEnqueue, type EnqueueRequest } from './enqueue.js';
 import { UsageError } from './exit-codes.js';
-import { commandHelp } from './help.js';
+import { commandHelp, wrapList } from './help.js';
 
 const OPTIONS = {
   ...GLOBAL_OPTIONS,
@@ -89,16 +89,17 @@ and may contain more slashes. Prints the job id; with --wait, the result (ETag, 
     's3jobs copy src/report.csv dst/report.csv --acl private --if-match 9b2cf535f27731c974343645a3985328 --job-id report-2024-05',
   ],
   flags: `Copy flags:
-  --acl ACL               required: canned ACL of the copy: ${ACL_CHOICES}
-                        ("replicate-source" copies the source's ACL)
+  --acl ACL               required: the copy's canned ACL, one of
+                          ${wrapList([...CANNED_ACLS.object, 'replicate-source'], 26)}
+                          (replicate-source reads the source's ACL and writes it on the copy)
   --metadata NAME=VALUE   user metadata of the copy (repeat per entry); without any, the source's
-                        metadata is kept
+                          metadata is kept
   --mimetype TYPE         Content-Type of the copy (default: the source's)
   --header NAME=VALUE     system header of the copy (repeat): content-type, cache-control,
                           content-disposition, content-encoding, content-language, expires,
                           x-amz-website-redirect-location, x-amz-storage-class; NAME= removes it
   --if-match ETAG         copy only if the source still has this ETag (else the job fails with
-                        PreconditionFailed and is not retried)
+                          PreconditionFailed and is not retried)
   --storage-class CLASS   STANDARD, STANDARD_IA, GLACIER, ... (default: STANDARD)
   --source-version-id ID  copy this version of the source`,
   enqueue: true,

@@ -30,6 +30,28 @@ ${ENV_FOR_PRODUCERS.map((name) => `  ${name.padEnd(18)}${ENV_VARS[name]}`).join(
   S3JOBS_DEBUG=1    print stack traces with errors
   (all settings: s3jobs config check --help)`;
 
+/**
+ * `items` joined by ", " and wrapped at `width` columns, continuation lines indented by `indent`
+ * spaces (for a flag's description column).
+ */
+export function wrapList(items: readonly string[], indent: number, width = 100, firstColumn = indent): string {
+  const lines: string[] = [];
+  let line = '';
+  let column = firstColumn;
+  for (const [i, item] of items.entries()) {
+    const piece = `${item}${i < items.length - 1 ? ',' : ''}`;
+    if (line !== '' && column + 1 + piece.length > width) {
+      lines.push(line);
+      line = '';
+      column = indent;
+    }
+    line += line === '' ? piece : ` ${piece}`;
+    column += (line === piece ? 0 : 1) + piece.length;
+  }
+  lines.push(line);
+  return lines.join(`\n${' '.repeat(indent)}`);
+}
+
 /** Assembles a command's help: what it does, usage, example(s), its flags, then the shared parts. */
 export function commandHelp(parts: { usage: string; summary: string; examples: string[]; flags?: string; enqueue?: boolean; env?: boolean }): string {
   const sections = [

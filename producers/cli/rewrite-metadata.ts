@@ -16,10 +16,11 @@ import {
   type Parsed,
 } from './args.js';
 import type { CliCommand } from './context.js';
+import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { ACL_CHOICES } from './copy.js';
 import { runEnqueue, type EnqueueRequest } from './enqueue.js';
 import { UsageError } from './exit-codes.js';
-import { commandHelp } from './help.js';
+import { commandHelp, wrapList } from './help.js';
 
 const OPTIONS = {
   ...GLOBAL_OPTIONS,
@@ -98,8 +99,9 @@ kept. A worker skips the copy when nothing would change (the result says "change
     "s3jobs rewrite-metadata site/index.html --acl public-read --mimetype 'text/html; charset=utf-8' --header cache-control=max-age=300 --wait",
   ],
   flags: `Rewrite flags:
-  --acl ACL             required (the self-copy resets the ACL): ${ACL_CHOICES}
-                        ("replicate-source" keeps the object's current ACL)
+  --acl ACL             required (the self-copy resets the ACL), one of
+                        ${wrapList([...CANNED_ACLS.object, 'replicate-source'], 24)}
+                        (replicate-source keeps the object's current ACL)
   --set NAME=VALUE      add or overwrite one metadata entry (repeat)
   --remove NAME         delete one metadata entry (repeat); absent names are ignored
   --replace             the --set pairs become the whole metadata (no --set: clear it all);

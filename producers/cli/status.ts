@@ -24,7 +24,8 @@ export function formatStatus(status: JobStatus): string {
   ];
   if (status.result !== undefined) lines.push(`  result:      ${JSON.stringify(status.result)}`);
   if (status.error !== undefined) lines.push(`  error:       ${status.error.code}: ${status.error.message}`);
-  if (status.deadLetter !== undefined) lines.push(`  dead-lettered ${isoTime(status.deadLetter.deadLetteredAt)} (${status.deadLetter.reason}); see: s3jobs dlq show ${status.jobId}`);
+  if (status.deadLetter !== undefined)
+    lines.push(`  dead-letter: ${isoTime(status.deadLetter.deadLetteredAt)}, reason: ${status.deadLetter.reason} (s3jobs dlq show ${status.jobId})`);
   return `${lines.join('\n')}\n`;
 }
 
