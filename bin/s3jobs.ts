@@ -56,10 +56,15 @@ async function runWorker(argv: string[], io: CliIo): Promise<number> {
     io.stderr('s3jobs worker: workers/cli.ts does not export runWorkerCommand(argv)\n');
     return ExitCode.Failed;
   }
-  return (mod.runWorkerCommand as (argv: string[]) => Promise<number>)(argv);
+  // The worker side takes the same streams and environment, plus a hard exit for a second signal.
+  const workerIo = { ...io, exit: (code: number) => process.exit(code) };
+  return (mod.runWorkerCommand as (argv: string[], io: CliIo & { exit(code: number): void }) => Promise<number>)(argv, workerIo);
 }
 
-/** Runs `s3jobs` with `argv` (without node and script); returns the exit code. */
+/**
+ * Runs `s3jobs` with `argv` (without node and script); returns the exit code. `io` carries the
+ * output streams and the environment (tests pass their own).
+ */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const { command, rest } = splitCommand(argv);
   const commands = [...Object.keys(PRODUCER_COMMANDS), 'worker'].join(', ');
