@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1.7
+# The s3jobs image: the `s3jobs` command (worker, dashboard, producer commands), compiled.
+#
+#   docker build -t s3jobs .
+#   docker run --rm s3jobs --help
+#   docker run --rm -e REDIS_URL=redis://redis:6379 s3jobs worker
+#
+# Two stages: `build` installs every dependency and compiles TypeScript (npm run build →
+# tsconfig.build.json → dist/); the final stage holds production dependencies and dist/ only,
+# and runs as the unprivileged `node` user.
+
+ARG NODE_VERSION=20.20
+
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Compiling needs no install scripts (native add-ons are optional and come prebuilt).
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY shared ./shared
+COPY producers ./producers
+COPY workers ./workers
+COPY bin ./bin
+RUN npm run build
+# The image's entry runs the compiled dispatcher. (bin/s3jobs.js in the repository runs the
+# TypeScript through tsx, a dev dependency this image does not have.)
+RUN mkdir -p image/bin && cat > image/bin/s3jobs.js <<'JS'
+#!/usr/bin/env node
+// Entry of the s3jobs image: the compiled `s3jobs` dispatcher (dist/bin/s3jobs.js).
+import { main } from '../dist/bin/s3jobs.js';
+
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// Everything is closed by now; this only guards against a stray handle keeping the container up.
+setTimeout(() => process.exit(code), 2_000).unref();
+JS
+
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist ./dist
+# `s3jobs --version` reads the package.json next to the compiled tree.
+COPY package.json ./dist/package.json
+COPY --from=build /app/image/bin/s3jobs.js ./bin/s3jobs.js
+# The official image's unprivileged user (uid 1000); the files above stay root-owned, read-only to it.
+USER node
+# 3000: s3jobs dashboard (--port).
+EXPOSE 3000
+ENTRYPOINT ["node", "bin/s3jobs.js"]
+CMD ["--help"]
