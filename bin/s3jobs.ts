@@ -1,7 +1,8 @@
 /**
  * The `s3jobs` command: a thin dispatcher. It finds the sub-command and hands the rest of the
- * command line to its side — `worker` to `workers/cli.ts`, everything else to `producers/cli/`.
- * It is the one module that knows both sides; neither imports the other.
+ * command line to its side — `worker` to `workers/cli.ts`, `dashboard` to
+ * `producers/dashboard/command.ts`, everything else to `producers/cli/`. It is the one module that
+ * knows both sides; neither imports the other.
  *
  * Global flags may come before the command (`s3jobs --queue q status id`): they are passed on.
  */
@@ -41,6 +42,12 @@ function version(): string {
   }
 }
 
+/** The dashboard (a web server and its UI) is loaded only to run it. */
+async function runDashboard(argv: string[], io: CliIo): Promise<number> {
+  const { runDashboardCommand } = await import('../producers/dashboard/command.js');
+  return runDashboardCommand(argv, io);
+}
+
 async function runWorker(argv: string[], io: CliIo): Promise<number> {
   let mod: { runWorkerCommand?: unknown };
   try {
@@ -67,7 +74,7 @@ async function runWorker(argv: string[], io: CliIo): Promise<number> {
  */
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
   const { command, rest } = splitCommand(argv);
-  const commands = [...Object.keys(PRODUCER_COMMANDS), 'worker'].join(', ');
+  const commands = [...Object.keys(PRODUCER_COMMANDS), 'dashboard', 'worker'].join(', ');
   if (command === undefined) {
     if (argv.includes('--version')) {
       io.stdout(`s3jobs ${version()}\n`);
@@ -83,11 +90,13 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
   if (command === 'help') {
     const topic = splitCommand(rest).command;
     if (topic === 'worker') return runWorker(['--help'], io);
+    if (topic === 'dashboard') return runDashboard(['--help'], io);
     const help = topic === undefined ? undefined : PRODUCER_COMMANDS[topic]?.help;
     io.stdout(help ?? TOP_LEVEL_HELP);
     return ExitCode.Ok;
   }
   if (command === 'worker') return runWorker(rest, io);
+  if (command === 'dashboard') return runDashboard(rest, io);
   if (Object.hasOwn(PRODUCER_COMMANDS, command)) return runProducerCommand(command, rest, io);
   io.stderr(`s3jobs: unknown command "${command}"; commands: ${commands} (see 's3jobs --help')\n`);
   return ExitCode.Usage;

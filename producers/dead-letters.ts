@@ -1,9 +1,10 @@
 /**
  * Dead-letter admin: read, retry and purge the jobs workers gave up on.
  *
- * Workers move a job that failed for good into `<queue>-dead` as a BullMQ job with the same id,
- * whose data is a `DeadLetterRecord` (original payload, error, attempts, times). Nothing processes
- * that queue: it is an archive, and these are its only operations.
+ * Workers move a job that failed for good into `<queue>-dead` as a BullMQ job with the same id
+ * (`deadLetterJobId`: numeric auto ids become `#<n>`), whose data is a `DeadLetterRecord` (original
+ * payload, error, attempts, times). Nothing processes that queue: it is an archive, and these are
+ * its only operations. Methods take the original job id (a dead-letter id works too).
  *
  * ```ts
  * const dlq = new DeadLetters(producer);

@@ -87,6 +87,7 @@ Dead letters (jobs that failed for good):
 Operate:
   config check            validate the configuration and print it with secrets masked
   worker                  run a worker process (s3jobs worker --help)
+  dashboard               web UI over the queue, its dead letters and runs (s3jobs dashboard --help)
 
 Run 's3jobs <command> --help' for a command's flags and examples.
 

@@ -125,10 +125,14 @@ describe('DeadLetters', () => {
 
   it('a numeric original id is re-enqueued under a stable derived id (BullMQ refuses numeric custom ids)', async () => {
     const { queue, producer, dlq } = setup();
-    await putDeadLetters(redis, queue, [deadLetterRecord(queue, '17', { deadLetteredAt: 1234 })], { id: 'dl-17' });
-    const outcome = await dlq.retry('dl-17');
+    // Workers file it under deadLetterJobId('17') = '#17'; the admin finds it by the original id.
+    await putDeadLetters(redis, queue, [deadLetterRecord(queue, '17', { deadLetteredAt: 1234 })], { id: '#17' });
+    expect((await dlq.show('17')).jobId).toBe('17');
+    expect((await dlq.list()).items.map((i) => i.jobId)).toEqual(['17']);
+    const outcome = await dlq.retry('17');
     expect(outcome).toMatchObject({ jobId: '17', requeuedAs: 'retry-17-1234' });
     expect((await Job.fromId(producer.queue, 'retry-17-1234'))?.data).toEqual(copyPayload);
+    expect(await dlq.count()).toBe(0);
   });
 
   it('retryAll retries the valid ones and reports the invalid ones, which stay', async () => {

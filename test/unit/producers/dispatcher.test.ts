@@ -40,7 +40,7 @@ describe('s3jobs (in-process)', () => {
   it('--help lists every command, the env vars and the exit codes', async () => {
     const io = capture();
     expect(await main(['--help'], io)).toBe(0);
-    for (const name of [...Object.keys(PRODUCER_COMMANDS), 'worker']) expect(io.out).toContain(name);
+    for (const name of [...Object.keys(PRODUCER_COMMANDS), 'worker', 'dashboard']) expect(io.out).toContain(name);
     expect(io.out).toContain('REDIS_URL');
     expect(io.out).toMatch(/124\s+--wait timed out/);
     expect(io.out).toMatch(/3\s+Redis unreachable/);
@@ -103,6 +103,12 @@ describe('s3jobs (in-process)', () => {
     io = capture();
     expect(await main(['config', 'check', '--queue', 'no:colons'], io)).toBe(2);
     expect(io.err).toMatch(/^s3jobs config: --queue: must be 1-64 letters/);
+  });
+
+  it('dashboard is handed to the dashboard command', async () => {
+    const io = capture();
+    expect(await main(['dashboard', '--help'], io)).toBe(0);
+    expect(io.out).toMatch(/^Usage: s3jobs dashboard/);
   });
 
   it('worker is handed to the worker side with the same streams (or says it is missing)', async () => {
