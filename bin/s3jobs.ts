@@ -33,13 +33,17 @@ export function splitCommand(argv: readonly string[]): { command: string | undef
   return { command: undefined, rest: [...argv] };
 }
 
+/** The package version: package.json is one level up from bin/, two from the compiled dist/bin/. */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
+  for (const path of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(path, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 's3jobs' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // Not there: try the next place.
+    }
   }
+  return 'unknown';
 }
 
 /** The dashboard (a web server and its UI) is loaded only to run it. */
