@@ -136,8 +136,10 @@ export async function workerTestEnv(options: { endpoint?: string; overrides?: Co
         const deadLettered = new Map<string, DeadLetterRecord>();
         const elsewhere: string[] = [];
         for (const id of enqueued) {
+          // State first, then the job: a finished job's fields then match the state read.
+          const found = await producer.queue.getJobState(id);
+          const state = found === 'unknown' ? 'absent' : found;
           const job = await Job.fromId(producer.queue, id);
-          const state = job === undefined ? 'absent' : await job.getState();
           const dead = await deadLetter(id);
           if (state === 'completed' && dead === undefined) completed.set(id, { result: job!.returnvalue as JobResult, attemptsMade: job!.attemptsMade });
           else if (state === 'absent' && dead !== undefined) deadLettered.set(id, dead);
