@@ -146,6 +146,11 @@ describe('dashboard over HTTP', () => {
     const root = await fetch(url('/'), { headers: { authorization: `Bearer ${TOKEN}` }, redirect: 'manual' });
     expect(root.status).toBe(302);
     expect(root.headers.get('location')).toBe('/queues');
+    for (const path of ['/queues', '/queues/']) {
+      const page = await fetch(url(path), { headers: { authorization: `Bearer ${TOKEN}` } });
+      expect(page.status, path).toBe(200);
+      expect(await page.text(), path).toContain('<base href="/queues/"');
+    }
   });
 
   it('counts the seeded jobs through the bull-board API', async () => {
