@@ -17,13 +17,18 @@ export type JobKind = (typeof JOB_KINDS)[number];
 /** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
 
-/** Runs one of the core's assertions as a zod refinement, keeping its message. */
+/**
+ * Runs one of the core's assertions as a zod refinement, keeping its message and the part of its
+ * field path below the value (e.g. which metadata entry was bad).
+ */
 function check<T>(assert: (value: unknown, field: string) => void) {
   return (value: T, ctx: z.RefinementCtx): void => {
     try {
-      assert(value, 'value');
+      assert(value, '$');
     } catch (err) {
-      ctx.addIssue({ code: 'custom', message: err instanceof ValidationError ? err.message.replace(/^[^:]*: /, '') : String(err) });
+      if (!(err instanceof ValidationError)) throw err;
+      const below = err.field.startsWith('$.') ? err.field.slice(2).split('.') : [];
+      ctx.addIssue({ code: 'custom', message: err.message.replace(/^[^:]*: /, ''), path: below });
     }
   };
 }
@@ -85,6 +90,10 @@ export const metadataRewriteJobSchema = z
   .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
     message: 'replace is the whole new metadata: it cannot be combined with set or remove',
     path: ['replace'],
+  })
+  .refine((j) => !(j.set !== undefined && j.remove !== undefined && j.remove.some((name) => Object.keys(j.set!).some((k) => k.toLowerCase() === name.toLowerCase()))), {
+    message: 'a metadata name is both set and removed; give it in one of them',
+    path: ['remove'],
   });
 
 export const bucketJobSchema = z.discriminatedUnion('action', [

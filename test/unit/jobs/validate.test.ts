@@ -43,6 +43,8 @@ describe('validateJob refuses bad payloads, naming the field', () => {
     ['unknown ACL', { ...copy, acl: 'public' }, 'acl', /canned ACL/],
     ['missing ACL', { ...rewrite, acl: undefined }, 'acl', /.+/],
     ['metadata too large', { ...rewrite, set: { big: 'x'.repeat(2100) } }, 'set', /2048/],
+    ['bad metadata name, named', { ...rewrite, set: { 'bad name': 'x' } }, 'set.bad name', /metadata name/],
+    ['set and removed', { ...rewrite, set: { a: '1' }, remove: ['A'] }, 'remove', /both set and removed/],
     ['replace with set', { ...rewrite, replace: { a: '1' } }, 'replace', /cannot be combined/],
     ['unknown field', { ...copy, sourceBucket: 'x' }, 'job', /sourceBucket|Unrecognized/i],
     ['bad profile', { ...copy, profile: 'has space' }, 'profile', /profile name/],
