@@ -61,7 +61,7 @@ ${runs.map(row).join('\n')}
 <style>
 body { font: 14px/1.4 system-ui, sans-serif; margin: 2rem; color: #1f2933; }
 table { border-collapse: collapse; }
-th, td { border: 1px solid #cbd2d9; padding: .3rem .6rem; text-align: left; }
+th, td { border: 1px solid #cbd2d9; padding: .3rem .6rem; text-align: left; white-space: nowrap; }
 th { background: #f0f4f8; }
 td:nth-child(n+4):nth-child(-n+9) { text-align: right; font-variant-numeric: tabular-nums; }
 .empty { color: #52606d; }
