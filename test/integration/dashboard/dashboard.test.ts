@@ -220,17 +220,16 @@ describe.skipIf(missing !== undefined)('dashboard in headless Chromium', () => {
 
       const shows = async (path: string, ids: string[], absent: string[] = []) => {
         await page.goto(url(path));
-        for (const id of ids) await page.getByText(id, { exact: true }).first().waitFor({ timeout: 15_000 });
+        for (const id of ids) await page.getByText(id).first().waitFor({ timeout: 15_000 });
         const text = await page.innerText('body');
         for (const id of absent) expect(text, `${path} should not show ${id}`).not.toContain(id);
         return text;
       };
       await shows(`/queues/queue/${queueName}?status=waiting`, ['wait-a', 'wait-b', 'wait-c'], ['done-a', 'dead-a']);
       await shows(`/queues/queue/${queueName}?status=completed`, ['done-a', 'done-b'], ['wait-a']);
-      const failed = await shows(`/queues/queue/${queueName}?status=failed`, ['failed-a']);
-      expect(failed).toContain('S3JOBS_INVALID_JOB');
-      const dead = await shows(`/queues/queue/${deadLetterQueueName(queueName)}?status=waiting`, ['dead-a', 'dead-b']);
-      expect(dead).toContain('AccessDenied');
+      // The failed job's reason, and the dead letters' recorded S3 error, are on the page too.
+      await shows(`/queues/queue/${queueName}?status=failed`, ['failed-a', 'S3JOBS_INVALID_JOB: payload has no bucket']);
+      const dead = await shows(`/queues/queue/${deadLetterQueueName(queueName)}?status=waiting`, ['dead-a', 'dead-b', '"AccessDenied"']);
       expect(dead).toContain('Dead letters');
 
       const html = await page.content();
