@@ -22,18 +22,6 @@ COPY producers ./producers
 COPY workers ./workers
 COPY bin ./bin
 RUN npm run build
-# The image's entry runs the compiled dispatcher. (bin/s3jobs.js in the repository runs the
-# TypeScript through tsx, a dev dependency this image does not have.)
-RUN mkdir -p image/bin && cat > image/bin/s3jobs.js <<'JS'
-#!/usr/bin/env node
-// Entry of the s3jobs image: the compiled `s3jobs` dispatcher (dist/bin/s3jobs.js).
-import { main } from '../dist/bin/s3jobs.js';
-
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
-// Everything is closed by now; this only guards against a stray handle keeping the container up.
-setTimeout(() => process.exit(code), 2_000).unref();
-JS
 
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production
@@ -41,9 +29,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist ./dist
-# `s3jobs --version` reads the package.json next to the compiled tree.
-COPY package.json ./dist/package.json
-COPY --from=build /app/image/bin/s3jobs.js ./bin/s3jobs.js
+# The `s3jobs` shim without bin/s3jobs.ts beside it runs the compiled entry (dist/bin/s3jobs.js),
+# so no tsx is needed at run time.
+COPY --from=build /app/bin/s3jobs.js ./bin/s3jobs.js
 # The official image's unprivileged user (uid 1000); the files above stay root-owned, read-only to it.
 USER node
 # 3000: s3jobs dashboard (--port).

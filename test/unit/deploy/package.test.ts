@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { builtinModules } from 'node:module';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +13,7 @@ import { readRepoFile, REPO } from './deploy-files.js';
 
 interface PackageJson {
   name: string;
+  version: string;
   type: string;
   exports: Record<string, string | { types: string; default: string }>;
   files?: string[];
@@ -141,6 +142,17 @@ describe('npm run build', () => {
     const script = `const out = {}; for (const n of ${JSON.stringify(names)}) out[n] = Object.keys(await import(n)).length; console.log(JSON.stringify(out));`;
     const loaded = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { cwd: work, encoding: 'utf8' })) as Record<string, number>;
     for (const n of names) expect(loaded[n], n).toBeGreaterThan(0);
+
+    // The image's layout (Dockerfile): the bin shim without bin/s3jobs.ts beside it runs the compiled CLI.
+    mkdirSync(join(work, 'bin'));
+    copyFileSync(join(REPO, 'bin/s3jobs.js'), join(work, 'bin/s3jobs.js'));
+    const version = spawnSync(process.execPath, ['bin/s3jobs.js', '--version'], { cwd: work, encoding: 'utf8' });
+    expect(version.stdout, version.stderr).toBe(`s3jobs ${pkg.version}\n`);
+    for (const command of ['worker', 'dashboard', 'queue']) {
+      const help = spawnSync(process.execPath, ['bin/s3jobs.js', command, '--help'], { cwd: work, encoding: 'utf8' });
+      expect(help.status, `s3jobs ${command} --help: ${help.stderr}`).toBe(0);
+      expect(help.stdout).toMatch(new RegExp(`^Usage: s3jobs ${command}`));
+    }
 
     // Types: a consumer compiled with NodeNext resolution sees the exported API.
     writeFileSync(
