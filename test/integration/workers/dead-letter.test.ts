@@ -52,6 +52,21 @@ describe('dead-lettering', () => {
     expect(deadLettered.get(unparsable!)).toMatchObject({ reason: 'retries-exhausted', error: { code: 'S3JOBS_UNEXPECTED', message: 'out of cheese' } });
   });
 
+  it("a job BullMQ fails itself for stalling too often is dead-lettered with reason 'stalled'", async () => {
+    const id = await env.add(payload('k'));
+    // A worker that takes the job and then stops renewing its lock (hung, or gone). Its own stalled
+    // check is off: it would throttle the queue's checks to its 30 s default interval.
+    const hung = new Worker(env.queue, () => new Promise(() => undefined), { connection, prefix: PREFIX, skipLockRenewal: true, skipStalledCheck: true, lockDuration: 1_000 });
+    while ((await env.producer.queue.getJobState(id)) !== 'active') await new Promise((r) => setTimeout(r, 20));
+    await hung.close(true);
+
+    // With maxStalledCount 0 the first stall is one too many: BullMQ fails the job.
+    await env.startWorker({ maxStalledCount: 0, overrides: { worker: { stalledIntervalMs: 500 } } });
+    const { deadLettered } = await env.settle(10_000);
+    expect(deadLettered.get(id)).toMatchObject({ reason: 'stalled', kind: 'copy', error: { code: 'S3JOBS_STALLED' } });
+    expect(deadLettered.get(id)!.error.message).toContain('job stalled more than allowable limit');
+  });
+
   it('a move interrupted after writing the record finishes without a second record', async () => {
     const [id] = await failWithoutDeadLettering(['NoSuchKey: gone [HTTP 404]']);
     const failed = (await Job.fromId(env.producer.queue, id!))!;
