@@ -116,7 +116,18 @@ export class S3Transport {
 
     let response: Dispatcher.ResponseData;
     try {
-      response = await this.#agent.request({ origin: req.endpoint.origin, path: signed.path + (signed.query === '' ? '' : `?${signed.query}`), method: req.method, headers: signed.headers, body, signal });
+      // `reset: false` on HEAD: undici otherwise sends `connection: close` with every HEAD (a guard
+      // against servers that wrongly send a HEAD body), so each HEAD paid a new TCP (and, on AWS,
+      // TLS) connection. S3 and S3-compatible servers send no HEAD body; the socket is reused.
+      response = await this.#agent.request({
+        origin: req.endpoint.origin,
+        path: signed.path + (signed.query === '' ? '' : `?${signed.query}`),
+        method: req.method,
+        headers: signed.headers,
+        body,
+        signal,
+        ...(req.method === 'HEAD' ? { reset: false } : {}),
+      });
     } catch (err) {
       throw transportError(err, req, timeoutSignal);
     }
