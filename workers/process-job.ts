@@ -22,8 +22,7 @@ import { isRequeueReason, requeueJob } from './shutdown.js';
 
 export interface JobProcessorDeps {
   config: S3JobsConfig;
-  /** Queue name, for logs. */
-  queue: string;
+  /** Carries the queue and worker name already; each job gets a child of it. */
   logger: Logger;
   buckets: BucketCache;
   /** Fires when the shutdown grace period is over: running jobs are requeued. */

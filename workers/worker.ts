@@ -101,7 +101,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     concurrency: config.worker.multipartConcurrency,
     ...(options.multipartThresholdBytes === undefined ? {} : { threshold: options.multipartThresholdBytes }),
   };
-  const processor = createJobProcessor({ config, queue: queueName, logger, buckets, shutdownSignal: shutdown.signal, multipart });
+  const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart });
 
   const worker = new Worker<unknown, JobResult>(queueName, processor.process, {
     connection: workerConnection,
