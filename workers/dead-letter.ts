@@ -47,6 +47,11 @@ export interface DeadLettererOptions {
   /** `<queue>-dead`. */
   deadLetters: Queue;
   logger: Logger;
+  /**
+   * Called once the DLQ holds the record and before the original is removed (so a crash re-runs
+   * it: it must be idempotent). Used to count run jobs as dead-lettered.
+   */
+  onRecorded?: ((record: DeadLetterRecord) => Promise<void>) | undefined;
   /** See the module comment. Default 60 000 ms. */
   staleRecordGraceMs?: number;
   now?: () => number;
@@ -61,6 +66,7 @@ export class DeadLetterer {
   readonly #logger: Logger;
   readonly #graceMs: number;
   readonly #now: () => number;
+  readonly #onRecorded: ((record: DeadLetterRecord) => Promise<void>) | undefined;
   /** One move per job id at a time within this process (the event and a sweep may both try). */
   readonly #inFlight = new Map<string, Promise<DeadLetterOutcome>>();
 
@@ -70,6 +76,7 @@ export class DeadLetterer {
     this.#logger = options.logger;
     this.#graceMs = options.staleRecordGraceMs ?? 60_000;
     this.#now = options.now ?? Date.now;
+    this.#onRecorded = options.onRecorded;
   }
 
   /** Moves being made right now (awaited on shutdown so none is left half-done by us). */
@@ -152,6 +159,7 @@ export class DeadLetterer {
       }
       await stored.updateData(record);
     }
+    if (this.#onRecorded !== undefined) await this.#onRecorded(stored.data);
     // The DLQ holds this failure's record: only now may the original go.
     const removed = await this.#queue.remove(jobId);
     if (removed !== 1) {

@@ -19,6 +19,8 @@ import { runProcessor, type ProcessorContext } from './processors/index.js';
 import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
 import { classify } from './retry/classify.js';
 import { isRequeueReason, requeueJob } from './shutdown.js';
+import { reportCompleted } from './run-outcomes.js';
+import type { RunStore } from '../shared/runs/index.js';
 
 export interface JobProcessorDeps {
   config: S3JobsConfig;
@@ -28,6 +30,8 @@ export interface JobProcessorDeps {
   /** Fires when the shutdown grace period is over: running jobs are requeued. */
   shutdownSignal: AbortSignal;
   multipart: MultipartCopyOptions;
+  /** Where jobs that belong to a run report their outcome. */
+  runs?: RunStore | undefined;
   now?: () => number;
 }
 
@@ -101,6 +105,9 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       log.debug({ timeoutMs: deadline.timeoutMs }, 'job started');
       try {
         const result = await runProcessor(payload, ctx);
+        // Before BullMQ records completion: a crash in between re-runs the job, and the run
+        // store counts the object once all the same.
+        if (deps.runs !== undefined) await reportCompleted(deps.runs, payload, result, attempt);
         log.info(summary(result), 'job completed');
         return result;
       } catch (err) {

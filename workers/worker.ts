@@ -21,6 +21,8 @@ import { deadLetterQueueName } from '../shared/queue/names.js';
 import type { MultipartCopyOptions } from '../shared/s3/index.js';
 import { BucketCache } from './bucket-cache.js';
 import { DeadLetterer } from './dead-letter.js';
+import { RunStore } from '../shared/runs/index.js';
+import { reportDeadLettered } from './run-outcomes.js';
 import { createJobProcessor } from './process-job.js';
 import { checkEvictionPolicy } from './redis-policy.js';
 import { FinalAttemptError } from './retry/attempt-errors.js';
@@ -93,15 +95,16 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const queueConnection = options.connection ?? createRedisConnection(config.redisUrl, { blocking: true });
   const queue = new Queue(queueName, { connection: queueConnection, prefix: config.prefix });
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection: queueConnection, prefix: config.prefix });
-  const deadLetterer = new DeadLetterer({ queue, deadLetters, logger });
+  const runs = new RunStore(queueConnection, config.prefix, queueName);
+  const deadLetterer = new DeadLetterer({ queue, deadLetters, logger, onRecorded: (record) => reportDeadLettered(runs, record) });
   const buckets = new BucketCache(config);
   const shutdown = new AbortController();
   const multipart: MultipartCopyOptions = {
     partSize: config.worker.multipartPartBytes,
     concurrency: config.worker.multipartConcurrency,
-    ...(options.multipartThresholdBytes === undefined ? {} : { threshold: options.multipartThresholdBytes }),
+    threshold: options.multipartThresholdBytes ?? config.worker.multipartThresholdBytes,
   };
-  const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart });
+  const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart, runs });
 
   const worker = new Worker<unknown, JobResult>(queueName, processor.process, {
     connection: workerConnection,
@@ -110,6 +113,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     autorun: false,
     concurrency: config.worker.concurrency,
     ...(config.worker.rateLimitPerSecond === undefined ? {} : { limiter: { max: config.worker.rateLimitPerSecond, duration: 1000 } }),
+    // Jobs that carry no retention of their own (bulk run jobs) leave Redis as soon as they
+    // complete: their outcome is in the run store. Jobs enqueued through the producer API carry
+    // their own retention, which wins, so their results stay readable.
+    removeOnComplete: { count: 0 },
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount,

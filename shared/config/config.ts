@@ -35,6 +35,8 @@ export interface WorkerSettings {
   shutdownGraceMs: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /** Copies of sources larger than this use multipart copy (≤ 5 GiB, the CopyObject limit). */
+  multipartThresholdBytes: number;
   multipartPartBytes: number;
   multipartConcurrency: number;
   /** Port of /metrics, /healthz, /readyz; undefined = off. */
@@ -86,6 +88,7 @@ export const DEFAULT_CONFIG: S3JobsConfig = {
     shutdownGraceMs: 25_000,
     lockDurationMs: 30_000,
     stalledIntervalMs: 30_000,
+    multipartThresholdBytes: 5 * 1024 ** 3,
     multipartPartBytes: 256 * 1024 ** 2,
     multipartConcurrency: 8,
     metricsPort: undefined,
@@ -123,6 +126,7 @@ const configSchema = z.strictObject({
     shutdownGraceMs: z.number().int().nonnegative(),
     lockDurationMs: positiveInt.min(1000),
     stalledIntervalMs: positiveInt.min(500),
+    multipartThresholdBytes: positiveInt.max(5 * 1024 ** 3),
     multipartPartBytes: positiveInt.min(5 * 1024 ** 2).max(5 * 1024 ** 3),
     multipartConcurrency: positiveInt.max(64),
     metricsPort: z.number().int().min(0).max(65535).optional(),
@@ -211,6 +215,7 @@ export function overridesFromEnv(env: Env): ConfigOverrides {
       shutdownGraceMs: intFrom(env, 'S3JOBS_SHUTDOWN_GRACE_MS'),
       lockDurationMs: intFrom(env, 'S3JOBS_LOCK_DURATION_MS'),
       stalledIntervalMs: intFrom(env, 'S3JOBS_STALLED_INTERVAL_MS'),
+      multipartThresholdBytes: intFrom(env, 'S3JOBS_MULTIPART_THRESHOLD_BYTES'),
       multipartPartBytes: intFrom(env, 'S3JOBS_MULTIPART_PART_BYTES'),
       multipartConcurrency: intFrom(env, 'S3JOBS_MULTIPART_CONCURRENCY'),
       metricsPort,

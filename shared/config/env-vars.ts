@@ -19,6 +19,7 @@ export const ENV_VARS = {
   S3JOBS_SHUTDOWN_GRACE_MS: 'On SIGTERM/SIGINT, how long running jobs may finish before being aborted and requeued. Default 25000.',
   S3JOBS_LOCK_DURATION_MS: 'BullMQ job lock; a worker that stops renewing it (crash) loses the job to another after this. Default 30000.',
   S3JOBS_STALLED_INTERVAL_MS: 'How often workers look for jobs whose lock expired (crashed workers). Default 30000.',
+  S3JOBS_MULTIPART_THRESHOLD_BYTES: 'Copies of sources larger than this use multipart copy (parts in parallel). Default and maximum 5368709120 (5 GiB, the CopyObject limit).',
   S3JOBS_MULTIPART_PART_BYTES: 'Part size of multipart copies. Default 268435456 (256 MiB).',
   S3JOBS_MULTIPART_CONCURRENCY: 'Parts copied in parallel per multipart copy. Default 8.',
   S3JOBS_KEEP_COMPLETED: 'Completed jobs kept for status/result look-ups (count). Default 10000.',
