@@ -177,12 +177,19 @@ export function s3ErrorFrom(status: number, headers: Record<string, string>, bod
   return errorFromDocument(
     {
       code: doc?.code || codeForStatus(status),
-      message: doc?.message || (body.trim() === '' ? `HTTP ${status} with no body` : doc === undefined ? 'unreadable error body' : 'no message'),
+      message: doc?.message || (body.trim() === '' ? emptyBodyMessage(status) : doc === undefined ? 'unreadable error body' : 'no message'),
       requestId: doc?.requestId ?? headers['x-amz-request-id'],
       extra: doc?.extra ?? {},
     },
     { status, bucket, key: req.key, retryAfterMs: parseRetryAfter(headers['retry-after'], now) },
   );
+}
+
+/** HEAD answers (and some proxies) carry no error document: say what the status alone tells. */
+function emptyBodyMessage(status: number): string {
+  if (status === 404) return 'not found (the answer had no body to say whether the key or the bucket is missing)';
+  if (status === 403) return 'access denied (the answer had no body with details)';
+  return `HTTP ${status} with no body`;
 }
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
