@@ -4,13 +4,17 @@
  */
 import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
 import { S3Bucket } from '../shared/s3/bucket.js';
+import type { RequestObservation } from '../shared/s3/request.js';
 
 export class BucketCache {
   readonly #config: S3JobsConfig;
   readonly #buckets = new Map<string, S3Bucket>();
+  readonly #onRequest: ((info: RequestObservation) => void) | undefined;
 
-  constructor(config: S3JobsConfig) {
+  /** `onRequest` is told about every S3 request of every client (metrics). */
+  constructor(config: S3JobsConfig, onRequest?: (info: RequestObservation) => void) {
     this.#config = config;
+    this.#onRequest = onRequest;
   }
 
   /**
@@ -35,7 +39,7 @@ export class BucketCache {
           forcePathStyle: p.forcePathStyle,
           timeout: p.requestTimeoutMs ?? null,
         },
-        { transport: { progressTimeout: this.#config.worker.stallTimeoutMs } },
+        { transport: { progressTimeout: this.#config.worker.stallTimeoutMs, onRequest: this.#onRequest } },
       );
       this.#buckets.set(key, client);
     }

@@ -41,6 +41,7 @@ const FLAGS = [
   { flag: 'job-timeout-ms', setting: 'worker.jobTimeoutMs', env: 'S3JOBS_JOB_TIMEOUT_MS', kind: 'int', value: '<ms>', help: 'default per-job deadline; a job may set its own (default 30000)' },
   { flag: 'large-transfer-bytes', setting: 'worker.largeTransferBytes', env: 'S3JOBS_LARGE_TRANSFER_BYTES', kind: 'bytes', value: '<bytes>', help: 'copies of larger sources run without the job deadline; accepts 512MiB, 1GiB (default 1GiB)' },
   { flag: 'shutdown-grace-ms', setting: 'worker.shutdownGraceMs', env: 'S3JOBS_SHUTDOWN_GRACE_MS', kind: 'int', value: '<ms>', help: 'on SIGTERM/SIGINT, time running jobs get to finish before being requeued (default 25000)' },
+  { flag: 'metrics-port', setting: 'worker.metricsPort', env: 'S3JOBS_METRICS_PORT', kind: 'int', value: '<port>', help: 'serve /metrics (Prometheus), /healthz and /readyz on this port (default: off)' },
   { flag: 'queue', setting: 'queue', env: 'S3JOBS_QUEUE', kind: 'string', value: '<name>', help: 'queue to work on (default "s3jobs"; dead letters go to "<name>-dead")' },
   { flag: 'prefix', setting: 'prefix', env: 'S3JOBS_PREFIX', kind: 'string', value: '<prefix>', help: 'BullMQ key prefix (default "{s3jobs}")' },
   { flag: 'redis-url', setting: 'redisUrl', env: 'S3JOBS_REDIS_URL', kind: 'string', value: '<url>', help: 'Redis, e.g. redis://127.0.0.1:6379 (REDIS_URL also read)' },

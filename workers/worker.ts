@@ -23,6 +23,8 @@ import { BucketCache } from './bucket-cache.js';
 import { DeadLetterer } from './dead-letter.js';
 import { RunStore } from '../shared/runs/index.js';
 import { reportDeadLettered } from './run-outcomes.js';
+import { WorkerMetrics } from './metrics.js';
+import { startHealthServer, type HealthServer } from './health-server.js';
 import { createJobProcessor } from './process-job.js';
 import { checkEvictionPolicy } from './redis-policy.js';
 import { FinalAttemptError } from './retry/attempt-errors.js';
@@ -75,6 +77,10 @@ export interface WorkerHandle {
   close(graceMs?: number): Promise<void>;
   /** Dead-letters everything in the failed set now (also run at start-up and periodically). */
   sweep(): Promise<{ deadLettered: number; deferred: number }>;
+  /** The worker's Prometheus metrics (served on `worker.metricsPort` when set). */
+  readonly metrics: WorkerMetrics;
+  /** Base URL of /metrics, /healthz, /readyz once listening (`worker.metricsPort` set). */
+  readonly healthUrl: string | undefined;
   /** Set when the worker stopped on its own because of an error (it then closes itself). */
   readonly fatalError: unknown;
 }
@@ -96,8 +102,21 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const queue = new Queue(queueName, { connection: queueConnection, prefix: config.prefix });
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection: queueConnection, prefix: config.prefix });
   const runs = new RunStore(queueConnection, config.prefix, queueName);
-  const deadLetterer = new DeadLetterer({ queue, deadLetters, logger, onRecorded: (record) => reportDeadLettered(runs, record) });
-  const buckets = new BucketCache(config);
+  const metrics = new WorkerMetrics(async () => {
+    const counts = await queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+    const dead = await deadLetters.getJobCounts('waiting');
+    return { ...counts, 'dead-lettered': dead.waiting ?? 0 };
+  });
+  const deadLetterer = new DeadLetterer({
+    queue,
+    deadLetters,
+    logger,
+    onRecorded: async (record) => {
+      await reportDeadLettered(runs, record);
+      metrics.jobFinished(record.kind ?? 'invalid', 'dead_lettered');
+    },
+  });
+  const buckets = new BucketCache(config, (info) => metrics.s3Request(info));
   const shutdown = new AbortController();
   const multipart: MultipartCopyOptions = {
     partSize: config.worker.multipartPartBytes,
@@ -137,10 +156,14 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     // Another worker may run these now: stop ours and put them back rather than fail them.
     for (const id of jobIds) if (processor.abortJob(id, new LockLost(id))) logger.warn({ jobId: id }, 'lost the job lock: aborting our run of it');
   });
+  worker.on('completed', (job: Job, result: JobResult) => metrics.jobCompleted(job.name, result as { durationMs?: number; bytes?: number; changed?: boolean }));
   worker.on('failed', (job: Job | undefined, err: Error) => {
     if (job?.id === undefined) return;
     const final = err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-    if (!final) return;
+    if (!final) {
+      metrics.jobFinished(job.name, 'retried');
+      return;
+    }
     const known = err instanceof FinalAttemptError ? { details: err.details, reason: err.reason } : undefined;
     deadLetterer.deadLetter(job.id, known).catch((e: unknown) => logger.error({ err: e, jobId: job.id }, 'dead-lettering failed; the next sweep retries'));
   });
@@ -162,6 +185,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     sweep().catch((err: unknown) => logger.error({ err }, 'dead-letter sweep failed; retried at the next interval'));
   };
   let sweepTimer: NodeJS.Timeout | undefined;
+  let health: HealthServer | undefined;
   let fatalError: unknown;
   let closing: Promise<void> | undefined;
   let abortTimer: NodeJS.Timeout | undefined;
@@ -207,6 +231,22 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     });
     sweepTimer = setInterval(sweepQuietly, sweepIntervalMs);
     sweepTimer.unref();
+    if (config.worker.metricsPort !== undefined) {
+      health = await startHealthServer({
+        port: config.worker.metricsPort,
+        metrics,
+        ready: async () => {
+          if (closing !== undefined) return { ready: false, reason: 'shutting down' };
+          try {
+            await queueConnection.ping();
+            return { ready: true };
+          } catch {
+            return { ready: false, reason: 'Redis does not answer' };
+          }
+        },
+      });
+      logger.info({ url: health.url }, 'metrics and health endpoints listening (/metrics, /healthz, /readyz)');
+    }
     logger.info('worker ready');
   })();
   // `ready` may be ignored by callers; its failure is logged here and surfaced to those who await it.
@@ -236,6 +276,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       // Every final failure has been recorded by now and its move to the DLQ started: finish them.
       await sweeping?.catch(() => undefined);
       for (let pending = deadLetterer.pending(); pending.length > 0; pending = deadLetterer.pending()) await Promise.allSettled(pending);
+      await health?.close();
       await queue.close();
       await deadLetters.close();
       await buckets.close();
@@ -256,6 +297,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     closed,
     close,
     sweep,
+    metrics,
+    get healthUrl() {
+      return health?.url;
+    },
     get fatalError() {
       return fatalError;
     },

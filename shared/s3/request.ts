@@ -45,6 +45,18 @@ export interface TransportOptions {
   connections?: number;
   /** Injected clock (ms since epoch), for deterministic tests. */
   now?: () => number;
+  /**
+   * Told about every request once it has an answer or has failed (metrics). `status` is undefined
+   * when no answer came (timeout, reset); `code` is the error code then or for an S3 error.
+   */
+  onRequest?: ((info: RequestObservation) => void) | undefined;
+}
+
+export interface RequestObservation {
+  method: S3Request['method'];
+  status: number | undefined;
+  code: string | undefined;
+  durationMs: number;
 }
 
 /**
@@ -57,6 +69,7 @@ export class S3Transport {
   readonly #region: string;
   readonly #agent: Agent;
   readonly #now: () => number;
+  readonly #observe: ((info: RequestObservation) => void) | undefined;
   /** Server clock minus ours, learned from a RequestTimeTooSkewed answer. */
   #clockOffsetMs = 0;
 
@@ -66,6 +79,7 @@ export class S3Transport {
     const progress = options.progressTimeout ?? 300_000;
     this.#agent = new Agent({ connections: options.connections ?? 128, headersTimeout: progress, bodyTimeout: progress, keepAliveTimeout: 4_000 });
     this.#now = options.now ?? Date.now;
+    this.#observe = options.onRequest;
   }
 
   async close(): Promise<void> {
@@ -77,6 +91,20 @@ export class S3Transport {
    * or dump it). Non-2xx answers are read, parsed and thrown as S3Error.
    */
   async send(req: S3Request): Promise<S3Response> {
+    if (this.#observe === undefined) return this.#send(req);
+    const started = performance.now();
+    try {
+      const res = await this.#send(req);
+      this.#observe({ method: req.method, status: res.status, code: undefined, durationMs: performance.now() - started });
+      return res;
+    } catch (err) {
+      const e = err as { status?: unknown; code?: unknown };
+      this.#observe({ method: req.method, status: typeof e.status === 'number' ? e.status : undefined, code: typeof e.code === 'string' ? e.code : undefined, durationMs: performance.now() - started });
+      throw err;
+    }
+  }
+
+  async #send(req: S3Request): Promise<S3Response> {
     const first = await this.#sendOnce(req);
     if (first instanceof S3Error && first.code === 'RequestTimeTooSkewed' && isReplayable(req.body)) {
       // Our clock is off: the answer's Date header told us by how much; one retry with it corrected.
