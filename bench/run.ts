@@ -15,7 +15,7 @@ import { machineInfo, REPO_DIR, replaceSection, writeResults } from './harness.j
 /** Every benchmark, in the order `npm run bench` runs them. Later issue-7 benchmarks add a line here. */
 const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   signer: () => import('./signer.bench.js'),
-  // client: () => import('./client.bench.js'),
+  client: () => import('./client.bench.js'),
 };
 
 const BENCHMARKS_MD = join(REPO_DIR, 'BENCHMARKS.md');

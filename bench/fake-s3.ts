@@ -1,0 +1,62 @@
+/**
+ * A minimal fake S3 endpoint for the client benchmark: it answers canned responses as fast as Node's
+ * HTTP server can and checks nothing (no signature, no bucket, no storage). Against it, the time
+ * a client takes is its own overhead — signing, building the request, parsing the answer — plus a
+ * loopback round trip, which s3rver's own work (SigV4 check, files on disk) would otherwise hide.
+ *
+ * - HEAD                           → 200, the headers of a 1 KiB JPEG with three metadata entries
+ * - PUT with `x-amz-copy-source`   → 200, a CopyObjectResult document
+ * - anything else                  → 200, empty body
+ *
+ * Run as a child process (`tsx bench/fake-s3.ts`): prints `listening <port>` and exits when its
+ * stdin closes, so it never outlives the benchmark.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const LAST_MODIFIED = 'Fri, 17 May 2024 09:30:00 GMT';
+const ETAG = '"9b2cf535f27731c974343645a3985328"';
+
+const HEAD_HEADERS: Record<string, string> = {
+  'content-type': 'image/jpeg',
+  'content-length': '1024',
+  etag: ETAG,
+  'last-modified': LAST_MODIFIED,
+  'cache-control': 'max-age=86400',
+  'accept-ranges': 'bytes',
+  'x-amz-meta-author': 'Jane Doe',
+  'x-amz-meta-project': 'summer-2024',
+  'x-amz-meta-reviewed': '2024-05-16T18:00:00Z',
+  'x-amz-request-id': '4442587FB7D0A2F9',
+  'x-amz-id-2': 'eftixk72aD6Ap51TnqcoF8eFidJG9Z/2mkiDFu8yU9AS1ed4OpIszj7UDNEHGran',
+  server: 'AmazonS3',
+};
+
+const COPY_RESULT = Buffer.from(
+  `<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><LastModified>2024-05-17T09:30:00.000Z</LastModified><ETag>&quot;9b2cf535f27731c974343645a3985328&quot;</ETag></CopyObjectResult>`,
+);
+
+function handle(req: IncomingMessage, res: ServerResponse): void {
+  // The request body (none is expected) is drained so the connection stays reusable.
+  req.resume();
+  res.setHeader('x-amz-request-id', '4442587FB7D0A2F9');
+  if (req.method === 'HEAD') {
+    res.writeHead(200, HEAD_HEADERS);
+    res.end();
+  } else if (req.method === 'PUT' && req.headers['x-amz-copy-source'] !== undefined) {
+    res.writeHead(200, { 'content-type': 'application/xml', 'content-length': String(COPY_RESULT.length), 'last-modified': LAST_MODIFIED });
+    res.end(COPY_RESULT);
+  } else {
+    res.writeHead(200, { 'content-length': '0' });
+    res.end();
+  }
+}
+
+const server = createServer({ keepAliveTimeout: 60_000 }, handle);
+server.headersTimeout = 65_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`listening ${(server.address() as AddressInfo).port}\n`);
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.on('error', () => process.exit(0));
+process.stdin.resume();
