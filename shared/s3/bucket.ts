@@ -699,15 +699,17 @@ export class S3Bucket {
       keyMarker = page.nextKeyMarker;
       versionIdMarker = page.nextVersionIdMarker;
     }
-    // ... then whatever a plain listing still shows (servers that list versions partially or not at all).
+    // ... then whatever a plain listing still shows (servers that list versions partially or not
+    // at all). One page at a time, listed afresh after each delete: memory stays flat however large
+    // the bucket, and no continuation token has to survive the deletes.
     for (;;) {
-      const keys: string[] = [];
-      for await (const page of this.listPages(options)) keys.push(...page.objects.map((o) => o.key));
+      const first = await this.listPages(options).next();
+      const keys = first.done === true ? [] : first.value.objects.map((o) => o.key);
       if (keys.length === 0) break;
       const result = await this.deleteMany(keys, options);
       if (result.errors.length > 0) {
-        const first = result.errors[0]!;
-        throw new S3JobsError(first.code, `could not empty bucket ${this.name}: ${result.errors.length} deletes failed, first ${first.key}: ${first.code} ${first.message}`);
+        const failed = result.errors[0]!;
+        throw new S3JobsError(failed.code, `could not empty bucket ${this.name}: ${result.errors.length} deletes failed, first ${failed.key}: ${failed.code} ${failed.message}`);
       }
       count += result.deleted.length;
     }
