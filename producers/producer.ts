@@ -17,6 +17,7 @@ import { ErrorCodes, S3JobsError, ValidationError } from '../shared/errors.js';
 import { DEFAULT_CONFIG, type S3JobsConfig } from '../shared/config/config.js';
 import { validateJob, type BucketJob, type CopyJob, type JobKind, type JobPayload, type JobResult, type MetadataRewriteJob } from '../shared/jobs/index.js';
 import { createRedisConnection } from '../shared/queue/connection.js';
+import { defaultJobOptions } from '../shared/queue/job-options.js';
 import { deadLetterJobId, deadLetterQueueName } from '../shared/queue/names.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 
@@ -100,6 +101,11 @@ export class S3JobsProducer {
     this.#connection = options.connection ?? createRedisConnection(options.redisUrl ?? this.#config.redisUrl);
     this.queue = new Queue(this.queueName, { connection: this.#connection, prefix: this.prefix });
     this.deadLetters = new Queue(deadLetterQueueName(this.queueName), { connection: this.#connection, prefix: this.prefix });
+  }
+
+  /** The BullMQ options every job this producer enqueues starts from (attempts, backoff, retention). */
+  jobOptions(): JobsOptions {
+    return defaultJobOptions(this.#config);
   }
 
   /** Enqueues a server-side copy. */
@@ -247,13 +253,8 @@ export class S3JobsProducer {
         if (err instanceof ValidationError && items.length > 1) throw new ValidationError(field(err.field), err.message.replace(/^[^:]*: /, ''), err.code);
         throw err;
       }
-      const opts: JobsOptions = {
-        attempts: this.#config.retry.attempts,
-        backoff: { type: 's3jobs', delay: this.#config.retry.backoffBaseMs },
-        removeOnComplete: { count: this.#config.retention.completedCount, age: this.#config.retention.completedAgeSeconds },
-        // Failed jobs are moved to the dead-letter queue by the workers, never dropped here.
-        removeOnFail: false,
-      };
+      // Failed jobs are moved to the dead-letter queue by the workers, never dropped here.
+      const opts: JobsOptions = defaultJobOptions(this.#config);
       if (options.jobId !== undefined) {
         if (!JOB_ID.test(options.jobId) || /^\d+$/.test(options.jobId))
           throw new ValidationError(field('jobId'), 'must be 1-200 letters, digits or _.@/- (no ":", which BullMQ reserves) and not all digits (BullMQ reserves numeric ids)');
