@@ -15,7 +15,7 @@ import type { Logger } from '../shared/log/logger.js';
 import type { MultipartCopyOptions } from '../shared/s3/index.js';
 import type { BucketCache } from './bucket-cache.js';
 import { createJobDeadline, resolveJobTimeout } from './deadline.js';
-import { runProcessor, type ProcessorContext } from './processors/index.js';
+import { runProcessor, type Enqueue, type ProcessorContext } from './processors/index.js';
 import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
 import { classify } from './retry/classify.js';
 import { isRequeueReason, requeueJob } from './shutdown.js';
@@ -32,6 +32,8 @@ export interface JobProcessorDeps {
   multipart: MultipartCopyOptions;
   /** Where jobs that belong to a run report their outcome. */
   runs?: RunStore | undefined;
+  /** How processors add jobs to the queue (a sync's fan-out). */
+  enqueue?: Enqueue | undefined;
   now?: () => number;
 }
 
@@ -92,6 +94,9 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       });
       const startedAt = now();
       const ctx: ProcessorContext = {
+        jobId,
+        enqueue: deps.enqueue,
+        runs: deps.runs,
         signal: deadline.signal,
         deadline,
         bucketFor: (profile, bucket) => deps.buckets.bucketFor(profile, bucket),

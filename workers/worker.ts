@@ -21,6 +21,7 @@ import { deadLetterQueueName } from '../shared/queue/names.js';
 import type { MultipartCopyOptions } from '../shared/s3/index.js';
 import { BucketCache } from './bucket-cache.js';
 import { DeadLetterer } from './dead-letter.js';
+import { createFanOut } from './fan-out.js';
 import { RunStore } from '../shared/runs/index.js';
 import { reportDeadLettered } from './run-outcomes.js';
 import { WorkerMetrics } from './metrics.js';
@@ -123,7 +124,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     concurrency: config.worker.multipartConcurrency,
     threshold: options.multipartThresholdBytes ?? config.worker.multipartThresholdBytes,
   };
-  const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart, runs });
+  const enqueue = createFanOut({ queue, config, logger });
+  const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart, runs, enqueue });
 
   const worker = new Worker<unknown, JobResult>(queueName, processor.process, {
     connection: workerConnection,

@@ -1,5 +1,5 @@
 /**
- * The job registry: the three job kinds, typed once and validated with the same schemas by
+ * The job registry: the job kinds, typed once and validated with the same schemas by
  * producers (before anything reaches Redis) and by workers (before anything reaches S3).
  *
  * Payloads carry no secrets: a job names a connection `profile` that each worker resolves from its
@@ -11,7 +11,7 @@ import { normalizeMetadata } from '../s3/metadata.js';
 import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
 
 /** Job kinds, also used as BullMQ job names. */
-export const JOB_KINDS = ['copy', 'metadata-rewrite', 'bucket'] as const;
+export const JOB_KINDS = ['copy', 'metadata-rewrite', 'bucket', 'sync'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
@@ -118,16 +118,56 @@ export const bucketJobSchema = z.discriminatedUnion('action', [
   }),
 ]);
 
+/** A key prefix: "" (everything) or up to a key's length, with a key's character rules. */
+const keyPrefix = z.string().superRefine(
+  check<string>((v, f) => {
+    if (v !== '') assertKey(v, f);
+  }),
+);
+
+/** Same bucket and one prefix inside the other: the sync would copy into its own source. */
+function overlaps(j: { source: { bucket: string; prefix: string }; destination: { bucket: string; prefix: string } }): boolean {
+  return j.source.bucket === j.destination.bucket && (j.source.prefix.startsWith(j.destination.prefix) || j.destination.prefix.startsWith(j.source.prefix));
+}
+
+/**
+ * `sync`: copy every object under `source.prefix` that is missing or different (size, ETag) under
+ * `destination.prefix`, as one copy job per object (the worker fans them out). The key below the
+ * prefix is kept: `<source.prefix>a/b.jpg` → `<destination.prefix>a/b.jpg`.
+ */
+export const syncJobSchema = z
+  .strictObject({
+    kind: z.literal('sync'),
+    profile,
+    timeoutMs: timeoutMs.optional(),
+    source: z.strictObject({ bucket: bucketName, prefix: keyPrefix }),
+    destination: z.strictObject({ bucket: bucketName, prefix: keyPrefix }),
+    /** ACL of every copy. */
+    acl: objectAcl,
+    /** User metadata of every copy (replaces the source's); default: the source's is kept. */
+    metadata: metadata.optional(),
+    /** Content-Type of every copy; default: the source's. */
+    mimetype: z.string().min(1).max(256).optional(),
+    /** Report the fan-out as a run (`sync-<job id>`): progress and report through the run commands. */
+    asRun: z.boolean().optional(),
+  })
+  .refine((j) => !overlaps(j), {
+    message: 'source and destination overlap (same bucket, one prefix inside the other): the sync would copy into its own source',
+    path: ['destination', 'prefix'],
+  });
+
 export type CopyJob = z.infer<typeof copyJobSchema>;
 export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
 export type BucketJob = z.infer<typeof bucketJobSchema>;
-export type JobPayload = CopyJob | MetadataRewriteJob | BucketJob;
+export type SyncJob = z.infer<typeof syncJobSchema>;
+export type JobPayload = CopyJob | MetadataRewriteJob | BucketJob | SyncJob;
 export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
 
 export const SCHEMAS = {
   copy: copyJobSchema,
   'metadata-rewrite': metadataRewriteJobSchema,
   bucket: bucketJobSchema,
+  sync: syncJobSchema,
 } as const;
 
 // Re-exported so callers of the registry can reuse the same checks on single fields.

@@ -34,4 +34,20 @@ export interface BucketJobResult extends ResultBase {
   deletedObjects: number;
 }
 
-export type JobResult = CopyJobResult | MetadataRewriteJobResult | BucketJobResult;
+export interface SyncJobResult extends ResultBase {
+  kind: 'sync';
+  /** Source objects listed. */
+  examined: number;
+  /** Missing at the destination, or different in size or ETag. */
+  toCopy: number;
+  /** Copy jobs added (fewer than toCopy when a copy already finished in an earlier attempt's run, or a destination key would be invalid). */
+  enqueued: number;
+  /** Same size and ETag at the destination: left alone. */
+  unchanged: number;
+  /** Set when the fan-out is reported as a run (`asRun`). */
+  runId: string | undefined;
+  /** True when copy jobs were enqueued. */
+  changed: boolean;
+}
+
+export type JobResult = CopyJobResult | MetadataRewriteJobResult | BucketJobResult | SyncJobResult;

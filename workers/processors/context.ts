@@ -1,9 +1,30 @@
+import type { JobPayload } from '../../shared/jobs/index.js';
 import type { Logger } from '../../shared/log/logger.js';
+import type { RunStore } from '../../shared/runs/index.js';
 import type { MultipartCopyOptions, S3Bucket } from '../../shared/s3/index.js';
 import type { JobDeadline } from '../deadline.js';
 
+/** A job a processor adds to its own queue (a sync's copies), under a deterministic id. */
+export interface FanOutJob {
+  payload: JobPayload;
+  /** A job whose id is already in the queue (waiting, running or retained) is not added again. */
+  jobId: string;
+}
+
+/**
+ * Validates and adds jobs to the worker's queue in one round trip, with the deployment's job
+ * options (attempts, backoff, retention); may first wait a while for room in the queue.
+ */
+export type Enqueue = (jobs: readonly FanOutJob[], options: { signal: AbortSignal }) => Promise<void>;
+
 /** What a processor gets besides its payload. */
 export interface ProcessorContext {
+  /** The BullMQ id of the job being processed. */
+  readonly jobId: string;
+  /** Adds jobs to this worker's queue; undefined where the processor runs without one. */
+  readonly enqueue?: Enqueue | undefined;
+  /** Where runs keep their progress; undefined where the processor runs without one. */
+  readonly runs?: RunStore | undefined;
   /** The job deadline plus shutdown: pass it as `signal` to every S3 call. */
   readonly signal: AbortSignal;
   /** The job's deadline; `deadline.lift()` frees a large transfer from it. */

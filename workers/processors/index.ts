@@ -3,9 +3,10 @@ import { processBucket } from './bucket.js';
 import type { ProcessorContext } from './context.js';
 import { processCopy } from './copy.js';
 import { processMetadataRewrite } from './metadata-rewrite.js';
+import { processSync } from './sync.js';
 
-export type { ProcessorContext, Processor } from './context.js';
-export { processBucket, processCopy, processMetadataRewrite };
+export type { ProcessorContext, Processor, Enqueue, FanOutJob } from './context.js';
+export { processBucket, processCopy, processMetadataRewrite, processSync };
 
 /** Runs the processor of the payload's kind. */
 export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promise<JobResult> {
@@ -16,5 +17,7 @@ export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promis
       return processMetadataRewrite(payload, ctx);
     case 'bucket':
       return processBucket(payload, ctx);
+    case 'sync':
+      return processSync(payload, ctx);
   }
 }

@@ -1,0 +1,150 @@
+/**
+ * `sync`: list the source and destination prefixes, and fan out one copy job per source object that
+ * is missing or different (size, ETag) at the destination. The copies are ordinary copy jobs: they
+ * run, retry and are dead-lettered on their own; the sync job itself only lists and enqueues.
+ *
+ * Invariants:
+ * - Memory is flat: the two listings are merge-joined one page at a time (`diffListings`), and each
+ *   source page's copy jobs are added in one batch before the next page is read.
+ * - A retried sync does not duplicate its fan-out. Copy job ids are deterministic (`copyJobId`: the
+ *   key and the state both sides were seen in), so a job still queued or retained is not added
+ *   twice; a copy that already happened left the destination up to date, so it is not even
+ *   proposed again (objects with multipart ETags excepted: see `isSameObject`).
+ * - A sync that finds nothing to do adds nothing and, reported as a run, creates no run.
+ * - Reported as a run (`asRun`), the fan-out is resumable: each page's jobs are added, then the page
+ *   is recorded (counters and the last source key, one MULTI), and a retry lists on from that key.
+ *   A page added but not recorded is listed again: its jobs are deduplicated by id and the copies
+ *   already finished are skipped by their bit in the run's bitmap. A copy job's run slot is where
+ *   its source stood in the listing (page * 1000 + index).
+ * - A sync without a `timeoutMs` of its own runs without the worker's job deadline: it lasts as
+ *   long as its listing. Each listing request keeps the transport's timeouts, shutdown still aborts
+ *   it (and requeues it), and BullMQ's renewed lock shows it is alive.
+ */
+import { S3JobsError, ErrorCodes, ValidationError } from '../../shared/errors.js';
+import type { CopyJob, SyncJob, SyncJobResult } from '../../shared/jobs/index.js';
+import { validateJob } from '../../shared/jobs/index.js';
+import { RunStore, type RunInfo } from '../../shared/runs/index.js';
+import type { ListedObject } from '../../shared/s3/index.js';
+import type { FanOutJob, ProcessorContext } from './context.js';
+import { copyJobId, diffListings, runIdFor, syncBase, type SyncDecision } from './sync-diff.js';
+
+/** Run kind of a sync's fan-out. */
+export const SYNC_RUN_KIND = 'sync';
+
+export interface SyncOptions {
+  /** Keys per listing page, 1..1000. Default 1000 (ListObjectsV2's maximum). */
+  pageSize?: number | undefined;
+}
+
+/** The copy job for one decision of the sync. */
+export function copyJobFor(job: SyncJob, decision: SyncDecision, run: { runId: string; slot: number } | undefined): CopyJob {
+  const copy: CopyJob = {
+    kind: 'copy',
+    profile: job.profile,
+    source: { bucket: job.source.bucket, key: decision.source.key },
+    destination: { bucket: job.destination.bucket, key: `${job.destination.prefix}${decision.suffix}` },
+    acl: job.acl,
+  };
+  if (job.metadata !== undefined) copy.metadata = job.metadata;
+  if (job.mimetype !== undefined) copy.mimetype = job.mimetype;
+  if (run !== undefined) {
+    copy.runId = run.runId;
+    copy.runSlot = run.slot;
+  }
+  return copy;
+}
+
+async function* objectsOf(pages: AsyncIterable<{ objects: ListedObject[] }>): AsyncGenerator<readonly ListedObject[], void, undefined> {
+  for await (const page of pages) yield page.objects;
+}
+
+function resultOf(counts: { examined: number; toCopy: number; enqueued: number }, runId: string | undefined, startedAt: number, now: number): SyncJobResult {
+  return {
+    kind: 'sync',
+    examined: counts.examined,
+    toCopy: counts.toCopy,
+    enqueued: counts.enqueued,
+    unchanged: counts.examined - counts.toCopy,
+    runId,
+    changed: counts.enqueued > 0,
+    durationMs: now - startedAt,
+  };
+}
+
+export async function processSync(job: SyncJob, ctx: ProcessorContext, options: SyncOptions = {}): Promise<SyncJobResult> {
+  const enqueue = ctx.enqueue;
+  if (enqueue === undefined) throw new S3JobsError(ErrorCodes.InvalidConfig, 'this worker cannot add jobs to its queue, which a sync needs (start workers with startWorker)');
+  const runs = job.asRun === true ? ctx.runs : undefined;
+  if (job.asRun === true && runs === undefined) throw new S3JobsError(ErrorCodes.InvalidConfig, 'this worker has no run store, which a sync reported as a run needs (start workers with startWorker)');
+  const signal = job.timeoutMs === undefined ? ctx.deadline.lift() : ctx.signal;
+  const prefixes = { source: job.source.prefix, destination: job.destination.prefix };
+  const runId = runs === undefined ? undefined : runIdFor(ctx.jobId);
+  const base = runId ?? syncBase(job);
+
+  let run: RunInfo | undefined = runId === undefined ? undefined : await runs!.get(runId);
+  if (run !== undefined && run.state !== 'listing') {
+    // An earlier attempt listed everything; its copies are queued (or done).
+    ctx.logger.info({ runId }, 'sync already listed by an earlier attempt');
+    return resultOf({ examined: run.listed, toCopy: run.matched, enqueued: run.enqueued }, runId, ctx.startedAt, ctx.now());
+  }
+  // Resume after the last page an earlier attempt recorded (its last source key).
+  const after = run?.cursor;
+  let page = run?.nextPage ?? 0;
+  const counts = { examined: run?.listed ?? 0, toCopy: run?.matched ?? 0, enqueued: run?.enqueued ?? 0 };
+  // Pages listed before the run exists (a run is only created once there is something to copy).
+  const unrecorded = { listed: 0, matched: 0 };
+  if (after !== undefined) ctx.logger.info({ runId, after, page }, 'resuming the sync listing after the last recorded page');
+
+  const source = ctx.bucketFor(job.profile, job.source.bucket);
+  const destination = ctx.bucketFor(job.profile, job.destination.bucket);
+  const sourcePages = source.listPages({ prefix: prefixes.source, startAfter: after, pageSize: options.pageSize, signal });
+  const destinationObjects = destination.list({
+    prefix: prefixes.destination,
+    startAfter: after === undefined ? undefined : `${prefixes.destination}${after.slice(prefixes.source.length)}`,
+    pageSize: options.pageSize,
+    signal,
+  });
+
+  for await (const decisions of diffListings(objectsOf(sourcePages), destinationObjects, prefixes)) {
+    const wanted = decisions.filter((d) => d.status !== 'unchanged').length;
+    counts.examined += decisions.length;
+    counts.toCopy += wanted;
+    if (runId !== undefined && run === undefined && wanted > 0) {
+      ({ run } = await runs!.createOrGet(runId, SYNC_RUN_KIND, { jobId: ctx.jobId, profile: job.profile, source: job.source, destination: job.destination, acl: job.acl }));
+    }
+    const finished = run === undefined ? [] : await runs!.finishedInPage(run.id, page, decisions.length);
+    const jobs: FanOutJob[] = [];
+    decisions.forEach((decision, index) => {
+      if (decision.status === 'unchanged' || finished[index] === true) return;
+      const payload = copyJobFor(job, decision, run === undefined ? undefined : { runId: run.id, slot: RunStore.slot(page, index) });
+      try {
+        validateJob(payload);
+      } catch (err) {
+        // The one field a listing can make invalid: a destination key too long once re-prefixed.
+        if (!(err instanceof ValidationError)) throw err;
+        ctx.logger.warn({ key: decision.source.key, err: err.message }, 'cannot copy this object: its copy job would be invalid; skipped');
+        return;
+      }
+      jobs.push({ payload, jobId: copyJobId(base, decision) });
+    });
+    await enqueue(jobs, { signal });
+    counts.enqueued += jobs.length;
+    const last = decisions[decisions.length - 1];
+    if (run !== undefined && last !== undefined) {
+      await runs!.pageEnqueued(run.id, { listed: decisions.length + unrecorded.listed, matched: wanted + unrecorded.matched, enqueued: jobs.length, nextCursor: last.source.key, nextPage: page + 1 });
+      unrecorded.listed = 0;
+      unrecorded.matched = 0;
+    } else {
+      unrecorded.listed += decisions.length;
+      unrecorded.matched += wanted;
+    }
+    ctx.logger.debug({ page, listed: decisions.length, toCopy: wanted, enqueued: jobs.length }, 'sync page done');
+    page++;
+  }
+  // The listing is over: the run moves to `draining` (its copies finish on their own).
+  if (run !== undefined) await runs!.pageEnqueued(run.id, { listed: unrecorded.listed, matched: unrecorded.matched, enqueued: 0, nextCursor: undefined, nextPage: page });
+
+  const result = resultOf(counts, run?.id, ctx.startedAt, ctx.now());
+  ctx.logger.info({ examined: result.examined, toCopy: result.toCopy, enqueued: result.enqueued, unchanged: result.unchanged, runId: result.runId }, result.enqueued > 0 ? 'sync fanned out copy jobs' : 'sync found nothing to copy');
+  return result;
+}
