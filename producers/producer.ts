@@ -12,11 +12,10 @@
  * the caller's hands with a ValidationError naming the field — it never reaches Redis.
  */
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { ErrorCodes, S3JobsError, ValidationError } from '../shared/errors.js';
 import { DEFAULT_CONFIG, type S3JobsConfig } from '../shared/config/config.js';
 import { validateJob, type BucketJob, type CopyJob, type JobKind, type JobPayload, type JobResult, type MetadataRewriteJob } from '../shared/jobs/index.js';
-import { createRedisConnection } from '../shared/queue/connection.js';
+import { createRedisConnection, duplicateConnection, type RedisConnection } from '../shared/queue/connection.js';
 import { defaultJobOptions } from '../shared/queue/job-options.js';
 import { deadLetterJobId, deadLetterQueueName } from '../shared/queue/names.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
@@ -27,8 +26,8 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export interface ProducerOptions {
   /** Default: `config.redisUrl` or redis://127.0.0.1:6379. */
   redisUrl?: string | undefined;
-  /** An existing ioredis connection to use instead (not closed by `close()`). */
-  connection?: Redis | undefined;
+  /** An existing ioredis connection (`Redis` or `Cluster`) to use instead (not closed by `close()`). */
+  connection?: RedisConnection | undefined;
   queue?: string | undefined;
   prefix?: string | undefined;
   /** Effective config (from `loadConfig`); supplies defaults for the fields above and for job options. */
@@ -89,9 +88,11 @@ export class S3JobsProducer {
   readonly queue: Queue;
   readonly deadLetters: Queue;
   readonly #config: S3JobsConfig;
-  readonly #connection: Redis;
+  readonly #connection: RedisConnection;
   readonly #ownsConnection: boolean;
   #events: QueueEvents | undefined;
+  /** Ours to close: BullMQ reads events through its own copy of it. */
+  #eventsConnection: RedisConnection | undefined;
 
   constructor(options: ProducerOptions = {}) {
     this.#config = options.config ?? DEFAULT_CONFIG;
@@ -223,6 +224,8 @@ export class S3JobsProducer {
 
   async close(): Promise<void> {
     await this.#events?.close();
+    const events = this.#eventsConnection;
+    if (events !== undefined) await events.quit().catch(() => events.disconnect());
     await this.queue.close();
     await this.deadLetters.close();
     if (this.#ownsConnection) await this.#connection.quit().catch(() => undefined);
@@ -235,7 +238,8 @@ export class S3JobsProducer {
 
   async #queueEvents(): Promise<QueueEvents> {
     if (this.#events === undefined) {
-      this.#events = new QueueEvents(this.queueName, { connection: this.#connection.duplicate({ maxRetriesPerRequest: null }), prefix: this.prefix });
+      this.#eventsConnection = duplicateConnection(this.#connection, { blocking: true });
+      this.#events = new QueueEvents(this.queueName, { connection: this.#eventsConnection, prefix: this.prefix });
       await this.#events.waitUntilReady();
     }
     return this.#events;

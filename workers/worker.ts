@@ -12,11 +12,10 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Redis } from 'ioredis';
 import { redactUrl, type S3JobsConfig } from '../shared/config/config.js';
 import type { JobResult } from '../shared/jobs/index.js';
 import { createLogger, type Logger } from '../shared/log/logger.js';
-import { createRedisConnection } from '../shared/queue/connection.js';
+import { createRedisConnection, type RedisConnection } from '../shared/queue/connection.js';
 import { deadLetterQueueName } from '../shared/queue/names.js';
 import type { MultipartCopyOptions } from '../shared/s3/index.js';
 import { BucketCache } from './bucket-cache.js';
@@ -49,10 +48,11 @@ export interface StartWorkerOptions {
   /** Default: a pino logger at `config.logLevel` on stdout, with secrets redacted. */
   logger?: Logger | undefined;
   /**
-   * An ioredis connection to use (needs `maxRetriesPerRequest: null`); not closed by `close()`.
+   * An ioredis connection (`Redis` or `Cluster`) to use (needs `maxRetriesPerRequest: null`, in
+   * `redisOptions` for a cluster); not closed by `close()`.
    * Default: connections to `config.redisUrl`, closed by `close()`.
    */
-  connection?: Redis | undefined;
+  connection?: RedisConnection | undefined;
   /** Sources larger than this are copied with multipart copy. Default the core's (5 GiB). */
   multipartThresholdBytes?: number | undefined;
   /** Default `DEFAULT_MAX_STALLED_COUNT`. */

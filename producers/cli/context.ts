@@ -2,10 +2,10 @@
  * The CLI's edge: where configuration is loaded, Redis is connected and output is written. Commands
  * get a `CliIo` (so tests can capture output) and run their work inside `withProducer`.
  */
-import { Redis } from 'ioredis';
 import { ErrorCodes, S3JobsError, ValidationError } from '../../shared/errors.js';
 import { loadConfig, redactUrl, type S3JobsConfig } from '../../shared/config/config.js';
 import { scrubSecrets } from '../../shared/log/logger.js';
+import { createRedisConnection, setRetryStrategy, type RedisConnection } from '../../shared/queue/connection.js';
 import { S3JobsProducer } from '../producer.js';
 import { flagForConfigField, type GlobalOptions } from './args.js';
 import { exitCodeFor, isRedisUnavailable, RedisUnavailableError, UsageError } from './exit-codes.js';
@@ -45,8 +45,8 @@ export function loadCliConfig(globals: GlobalOptions, io: CliIo): S3JobsConfig {
  * RedisUnavailableError naming the URL (password masked) and the socket error. Once connected, a
  * few reconnects ride out a blip (a long `--wait`); after that commands fail instead of queueing.
  */
-export async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
+export async function connectRedis(url: string): Promise<RedisConnection> {
+  const redis = createRedisConnection(url, {
     lazyConnect: true,
     connectTimeout: CONNECT_TIMEOUT_MS,
     maxRetriesPerRequest: 1,
@@ -65,7 +65,7 @@ export async function connectRedis(url: string): Promise<Redis> {
     throw new RedisUnavailableError(`Redis is unreachable at ${redactUrl(url)} (${reason}); check --redis-url / REDIS_URL`, err);
   }
   // Read by ioredis at each reconnect, and copied by `duplicate()` (the --wait event stream).
-  redis.options.retryStrategy = (times) => (times > 5 ? null : Math.min(200 * times, 1_000));
+  setRetryStrategy(redis, (times) => (times > 5 ? null : Math.min(200 * times, 1_000)));
   return redis;
 }
 
@@ -73,7 +73,7 @@ export async function connectRedis(url: string): Promise<Redis> {
  * Closes a connection without leaving a timer behind: ioredis's `disconnect()` on a connection
  * whose socket already closed arms a 2 s destroy timer that nothing clears (the CLI would linger).
  */
-export function closeRedis(redis: Redis): void {
+export function closeRedis(redis: RedisConnection): void {
   if (redis.status !== 'end') redis.disconnect();
 }
 

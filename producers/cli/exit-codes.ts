@@ -52,8 +52,9 @@ export class RedisUnavailableError extends S3JobsError {
   }
 }
 
-/** Socket-level failures ioredis reports once it has given up. */
-const REDIS_DOWN = /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|NOAUTH|WRONGPASS|connect ETIMEDOUT/;
+/** Socket-level failures ioredis reports once it has given up (a cluster client's too). */
+const REDIS_DOWN =
+  /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|NOAUTH|WRONGPASS|connect ETIMEDOUT|None of startup nodes is available|Failed to refresh slots cache|CLUSTERDOWN/;
 
 /** Socket error codes (the CLI's only sockets are its Redis connections). */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
@@ -63,7 +64,7 @@ export function isRedisUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const code = (err as { code?: unknown }).code;
   if (code === REDIS_UNAVAILABLE || (typeof code === 'string' && SOCKET_CODES.has(code))) return true;
-  return err.name === 'MaxRetriesPerRequestError' || REDIS_DOWN.test(err.message);
+  return err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError' || REDIS_DOWN.test(err.message);
 }
 
 /** Maps any error a command throws to its exit code. Checks names and codes, not only classes. */

@@ -21,11 +21,10 @@ import { createAdaptorServer } from '@hono/node-server';
 import { serveStatic } from '@hono/node-server/serve-static';
 import { Queue } from 'bullmq';
 import { Hono } from 'hono';
-import type { Redis } from 'ioredis';
 import { redactUrl, type S3JobsConfig } from '../../shared/config/config.js';
 import { S3JobsError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/log/logger.js';
-import { createRedisConnection } from '../../shared/queue/connection.js';
+import { createRedisConnection, type RedisConnection } from '../../shared/queue/connection.js';
 import { deadLetterQueueName } from '../../shared/queue/names.js';
 import { RunStore } from '../../shared/runs/run-store.js';
 import { assertSafeBinding, challenges, isAuthorized, validateAuth, type DashboardAuth } from './auth.js';
@@ -129,7 +128,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   };
 }
 
-async function connect(url: string): Promise<Redis> {
+async function connect(url: string): Promise<RedisConnection> {
   const redis = createRedisConnection(url, { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS });
   let socketError: Error | undefined;
   // Kept for the connection's life: ioredis reconnects by itself, and an unhandled 'error' event would crash the process.

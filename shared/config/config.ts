@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCodes, S3JobsError, ValidationError } from '../errors.js';
+import { assertClusterPrefix, isClusterUrl, parseRedisUrl, redactClusterUrl } from '../queue/redis-url.js';
 
 /** Credentials and location of one S3 service. Jobs name a profile; only workers hold these. */
 export interface ConnectionProfile {
@@ -51,9 +52,10 @@ export interface RetrySettings {
 }
 
 export interface S3JobsConfig {
+  /** `redis://` / `rediss://`, or `redis+cluster://host:port,host:port` (`rediss+cluster://`) for a Redis Cluster. */
   redisUrl: string;
   queue: string;
-  /** BullMQ key prefix; `{…}` makes it a Redis Cluster hash tag. */
+  /** BullMQ key prefix; `{…}` makes it a Redis Cluster hash tag (required with a cluster `redisUrl`). */
   prefix: string;
   profiles: Record<string, ConnectionProfile>;
   worker: WorkerSettings;
@@ -113,7 +115,7 @@ const profileSchema = z.strictObject({
 });
 
 const configSchema = z.strictObject({
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  redisUrl: z.string().regex(/^rediss?(\+cluster)?:\/\//, 'must be a redis:// or rediss:// URL, or redis+cluster://host:port,host:port (rediss+cluster:// for TLS) for a Redis Cluster'),
   queue: z.string().regex(NAME, 'must be 1-64 letters, digits, "_" or "-"'),
   prefix: z.string().min(1).max(64).regex(/^[^:\s]+$/, 'must not contain ":" or spaces'),
   profiles: z.record(z.string().regex(NAME, 'profile names are 1-64 letters, digits, "_" or "-"'), profileSchema),
@@ -260,6 +262,9 @@ export function buildConfig(layers: { file?: unknown; env?: Env; overrides?: Con
     throw new ValidationError(field, issue.message, ErrorCodes.InvalidConfig);
   }
   const parsed = result.data as S3JobsConfig;
+  // A cluster URL is parsed here so a bad seed list fails at the edge, and the prefix must keep each
+  // queue on one slot (BullMQ's scripts and our dead-letter moves are multi-key).
+  if (parseRedisUrl(parsed.redisUrl).mode === 'cluster') assertClusterPrefix(parsed.prefix);
   if (parsed.retry.backoffMaxMs < parsed.retry.backoffBaseMs)
     throw new ValidationError('retry.backoffMaxMs', `(${parsed.retry.backoffMaxMs}) must be at least retry.backoffBaseMs (${parsed.retry.backoffBaseMs})`, ErrorCodes.InvalidConfig);
   return parsed;
@@ -312,6 +317,7 @@ function mask(secret: string): string {
 
 /** `redis://user:pass@host` → `redis://user:****@host`. */
 export function redactUrl(url: string): string {
+  if (isClusterUrl(url)) return redactClusterUrl(url);
   try {
     const u = new URL(url);
     if (u.password !== '') u.password = '****';

@@ -4,10 +4,11 @@
  */
 export const ENV_VARS = {
   S3JOBS_CONFIG: 'Path of an optional JSON config file (same shape as the effective config; env wins over it).',
-  REDIS_URL: 'Redis URL, e.g. redis://127.0.0.1:6379 (rediss:// for TLS). S3JOBS_REDIS_URL wins over it.',
+  REDIS_URL:
+    'Redis URL, e.g. redis://127.0.0.1:6379 (rediss:// for TLS); for a Redis Cluster, redis+cluster://host1:port1,host2:port2 (seed nodes; rediss+cluster:// for TLS; user:password@ before the hosts). S3JOBS_REDIS_URL wins over it.',
   S3JOBS_REDIS_URL: 'Redis URL for s3jobs only (overrides REDIS_URL).',
   S3JOBS_QUEUE: 'Queue name. Default "s3jobs". The dead-letter queue is "<queue>-dead".',
-  S3JOBS_PREFIX: 'BullMQ key prefix. Default "{s3jobs}": the braces are a Redis Cluster hash tag keeping a queue on one slot.',
+  S3JOBS_PREFIX: 'BullMQ key prefix. Default "{s3jobs}": the braces are a Redis Cluster hash tag keeping a queue on one slot (required with a cluster URL).',
   S3JOBS_CONCURRENCY: 'Jobs one worker process runs at once. Default 16.',
   S3JOBS_RATE_LIMIT: 'Max jobs per second per queue across all workers (BullMQ limiter). Default: none.',
   S3JOBS_JOB_TIMEOUT_MS: 'Default per-job deadline in ms (a job may override it). Default 30000.',

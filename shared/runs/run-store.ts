@@ -3,7 +3,7 @@
  * so it survives the producer and can be queried later.
  *
  * Keys (all under the queue's prefix, so a `{…}` hash-tag prefix keeps them on the queue's Redis
- * Cluster slot):
+ * Cluster slot — which the outcome script and the MULTIs below need: they touch several keys):
  *   <prefix>:<queue>:runs                 ZSET   run ids by creation time
  *   <prefix>:<queue>:run:<id>             HASH   spec, state, listing cursor, counters
  *   <prefix>:<queue>:run:<id>:done        BITMAP one bit per listed object (page * PAGE_SLOTS + index)
@@ -14,7 +14,7 @@
  * object's bit and is counted; later ones find the bit set and change nothing. The same bitmap
  * lets a resumed producer skip objects that already finished. 10 million objects cost 1.25 MB.
  */
-import type { Redis } from 'ioredis';
+import type { RedisConnection } from '../queue/connection.js';
 import { ValidationError } from '../errors.js';
 
 /** Bit slots reserved per listing page (ListObjectsV2 pages hold at most 1000 keys). */
@@ -93,10 +93,10 @@ export function outcomeRow(o: Outcome): string {
 }
 
 export class RunStore {
-  readonly #redis: Redis;
+  readonly #redis: RedisConnection;
   readonly #base: string;
 
-  constructor(redis: Redis, prefix: string, queue: string) {
+  constructor(redis: RedisConnection, prefix: string, queue: string) {
     this.#redis = redis;
     this.#base = `${prefix}:${queue}`;
     if (typeof (redis as unknown as { s3jobsRecordOutcome?: unknown }).s3jobsRecordOutcome !== 'function') {
