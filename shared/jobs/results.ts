@@ -44,8 +44,8 @@ export interface SyncJobResult extends ResultBase {
   enqueued: number;
   /** Same size and ETag at the destination: left alone. */
   unchanged: number;
-  /** Set when the fan-out is reported as a run (`asRun`). */
-  runId: string | undefined;
+  /** Set when the fan-out is reported as a run (`asRun`) and there was something to copy. */
+  runId?: string | undefined;
   /** True when copy jobs were enqueued. */
   changed: boolean;
 }

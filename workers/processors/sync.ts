@@ -65,7 +65,7 @@ function resultOf(counts: { examined: number; toCopy: number; enqueued: number }
     toCopy: counts.toCopy,
     enqueued: counts.enqueued,
     unchanged: counts.examined - counts.toCopy,
-    runId,
+    ...(runId === undefined ? {} : { runId }),
     changed: counts.enqueued > 0,
     durationMs: now - startedAt,
   };
