@@ -18,7 +18,7 @@ import { startS3rver, type S3rverProcess } from '../test/support/s3rver-process.
 import type { Benchmark, BenchContext } from './bench-types.js';
 import { sourceKey, type ClientOp, type ClientRunResult, type ClientRunSpec, type LevelResult, type Side } from './client-spec.js';
 import { compileForNode } from './compile.js';
-import { formatMiB, formatNumber, formatRatio, machineLine, markdownTable, median, REPO_DIR } from './harness.js';
+import { formatMiB, formatNumber, formatRatio, loadAverage, machineLine, markdownTable, median, REPO_DIR } from './harness.js';
 
 const BUCKET = 'bench';
 const LEVELS = [1, 16, 64];
@@ -93,7 +93,7 @@ async function seed(s3rver: S3rverProcess, count: number): Promise<void> {
 
 async function startS3rverServer(quick: boolean): Promise<Server> {
   const s3rver = await startS3rver();
-  const counts: Record<ClientOp, number> = quick ? { head: 60, copy: 60, rewrite: 40 } : { head: 400, copy: 300, rewrite: 200 };
+  const counts: Record<ClientOp, number> = quick ? { head: 60, copy: 60, rewrite: 40 } : { head: 300, copy: 250, rewrite: 150 };
   await seed(s3rver, Math.max(...Object.values(counts)));
   return { kind: 's3rver', label: 's3rver (@20minutes/s3rver 4.0.4, SigV4 checked, disk storage)', endpoint: s3rver.endpoint, pid: s3rver.pid, verify: true, counts, rounds: 3, warmup: quick ? 20 : 50, stop: () => s3rver.stop() };
 }
@@ -111,7 +111,7 @@ async function startFakeServer(quick: boolean): Promise<Server> {
     child.on('exit', (code) => reject(new Error(`fake S3 exited ${code} before listening`)));
   });
   const endpoint = await listening;
-  const counts: Record<ClientOp, number> = quick ? { head: 200, copy: 200, rewrite: 100 } : { head: 2000, copy: 2000, rewrite: 1000 };
+  const counts: Record<ClientOp, number> = quick ? { head: 200, copy: 200, rewrite: 100 } : { head: 1500, copy: 1500, rewrite: 600 };
   return {
     kind: 'fake',
     label: 'fake S3 (bench/fake-s3.ts: canned answers, checks nothing)',
@@ -245,18 +245,24 @@ function memoryTable(runs: Run[]): { table: string; lower: boolean } {
   return { table, lower };
 }
 
-function workSizeTable(small: Run[], large: ClientRunResult[]): string {
-  const rows: string[][] = [];
-  for (const side of SIDES) {
-    const s = find(small, 'fake', 'copy', side);
-    const level = s.levels.find((l) => l.concurrency === 16)!;
-    const l = large.find((r) => r.side === side)!;
-    const ll = l.levels[0]!;
-    rows.push([side === 's3jobs' ? 's3jobs' : 'SDK', formatNumber(s.count), formatNumber(opsPerSec(s.count, level)), formatMiB(level.peakRss), formatMiB(level.peakHeapUsed), formatNumber(l.count), formatNumber(opsPerSec(l.count, ll)), formatMiB(ll.peakRss), formatMiB(ll.peakHeapUsed)]);
-  }
-  const ours = large.find((r) => r.side === 's3jobs')!;
-  const sdk = large.find((r) => r.side === 'aws-sdk')!;
-  rows.push(['ratio', '', formatRatio(opsPerSec(find(small, 'fake', 'copy', 's3jobs').count, find(small, 'fake', 'copy', 's3jobs').levels[1]!), opsPerSec(find(small, 'fake', 'copy', 'aws-sdk').count, find(small, 'fake', 'copy', 'aws-sdk').levels[1]!)), '', '', '', formatRatio(opsPerSec(ours.count, ours.levels[0]!), opsPerSec(sdk.count, sdk.levels[0]!)), '', '']);
+/** CopyObject at concurrency 16 on the fake S3: the regular run next to one with 10× the operations. */
+function workSizeTable(runs: Run[], large: ClientRunResult[]): string {
+  const at16 = (r: ClientRunResult): LevelResult => r.levels.find((l) => l.concurrency === 16)!;
+  const sizes = SIDES.map((side) => ({ side, regular: find(runs, 'fake', 'copy', side), large: large.find((r) => r.side === side)! }));
+  const rows: string[][] = sizes.map(({ side, regular, large: big }) => [
+    side === 's3jobs' ? 's3jobs' : 'SDK',
+    formatNumber(regular.count),
+    formatNumber(opsPerSec(regular.count, at16(regular))),
+    formatMiB(at16(regular).peakRss),
+    formatMiB(at16(regular).peakHeapUsed),
+    formatNumber(big.count),
+    formatNumber(opsPerSec(big.count, at16(big))),
+    formatMiB(at16(big).peakRss),
+    formatMiB(at16(big).peakHeapUsed),
+  ]);
+  const [ours, sdk] = sizes as [(typeof sizes)[0], (typeof sizes)[0]];
+  const ratioOf = (pick: (x: (typeof sizes)[0]) => ClientRunResult): string => formatRatio(opsPerSec(pick(ours).count, at16(pick(ours))), opsPerSec(pick(sdk).count, at16(pick(sdk))));
+  rows.push(['s3jobs ÷ SDK', '', ratioOf((x) => x.regular), '', '', '', ratioOf((x) => x.large), '', '']);
   return markdownTable(
     ['side', 'ops / round', 'ops/s', 'peak RSS', 'peak heap', 'ops / round', 'ops/s', 'peak RSS', 'peak heap'],
     rows,
@@ -264,7 +270,7 @@ function workSizeTable(small: Run[], large: ClientRunResult[]): string {
   );
 }
 
-function report(runs: Run[], large: ClientRunResult[], servers: Server[], ctx: BenchContext): string {
+function report(runs: Run[], large: ClientRunResult[], servers: Server[], load: { before: number; after: number }, ctx: BenchContext): string {
   const s3rver = throughputTable(runs, 's3rver');
   const fake = throughputTable(runs, 'fake');
   const memory = memoryTable(runs);
@@ -274,8 +280,8 @@ function report(runs: Run[], large: ClientRunResult[], servers: Server[], ctx: B
   return [
     '## Client: HEAD, CopyObject and metadata rewrite vs @aws-sdk/client-s3 (issue 7, target 2)',
     '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
-    'Reproduce: `npm run bench -- client` (about three minutes). Each side runs in its own child process',
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${load.before} before, ${load.after} after (other work shared the machine, and the two sides run one after the other, so contention does not always hit them alike)${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
+    'Reproduce: `npm run bench -- client` (two to three minutes). Each side runs in its own child process',
     '(`bench/client-side.ts`), so the memory figures are each library\'s own; the order of the two sides',
     'alternates from one operation to the next. Ratios are s3jobs ÷ SDK throughput in the same run.',
     '',
@@ -339,6 +345,7 @@ export const benchmark: Benchmark = {
   title: 'S3 client',
   async run(ctx) {
     buildDir = await compileForNode();
+    const loadBefore = loadAverage();
     const servers: Server[] = [];
     try {
       servers.push(await startS3rverServer(ctx.quick));
@@ -352,7 +359,8 @@ export const benchmark: Benchmark = {
         large.push(result);
         ctx.log(`client: fake copy ×${result.count} ${side}: ${formatNumber(opsPerSec(result.count, result.levels[0]!))}/s, peak RSS ${formatMiB(result.levels[0]!.peakRss)}`);
       }
-      return { markdown: report(runs, large, servers, ctx), data: { machine: ctx.machine, quick: ctx.quick, servers: servers.map(({ kind, label, counts, rounds, warmup }) => ({ kind, label, counts, rounds, warmup })), runs, large } };
+      const load = { before: loadBefore, after: loadAverage() };
+      return { markdown: report(runs, large, servers, load, ctx), data: { machine: ctx.machine, quick: ctx.quick, load, servers: servers.map(({ kind, label, counts, rounds, warmup }) => ({ kind, label, counts, rounds, warmup })), runs, large } };
     } finally {
       for (const server of servers) await server.stop();
     }

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,6 +28,8 @@ export interface RoundsOptions {
   rounds?: number;
   /** Untimed rounds first, so the JIT has settled and caches are warm. Default 1. */
   warmupRounds?: number;
+  /** Operations per warm-up round. Default `opsPerRound`. */
+  warmupOps?: number;
 }
 
 /** The outcome of timing one contestant over several rounds. */
@@ -75,7 +77,7 @@ async function timeOnce(c: Contestant, n: number): Promise<number> {
 export async function compareRounds(contestants: readonly Contestant[], options: RoundsOptions): Promise<Measurement[]> {
   const rounds = options.rounds ?? 5;
   const warmup = options.warmupRounds ?? 1;
-  for (let w = 0; w < warmup; w++) for (const c of contestants) await timeOnce(c, options.opsPerRound);
+  for (let w = 0; w < warmup; w++) for (const c of contestants) await timeOnce(c, options.warmupOps ?? options.opsPerRound);
   const times = contestants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contestants.length; i++) {
@@ -156,6 +158,11 @@ export function machineInfo(): MachineInfo {
 
 export function machineLine(m: MachineInfo): string {
   return `${m.nproc} cores (\`nproc\`), CPU "${m.cpuModel}", ${m.totalMemGiB} GiB RAM, Node ${m.node}, ${m.os}`;
+}
+
+/** The 1-minute load average, as a sign of other work sharing the machine during a run. */
+export function loadAverage(): number {
+  return Math.round(loadavg()[0]! * 10) / 10;
 }
 
 /** Writes `bench/results/<name>-<timestamp>.json` and `bench/results/<name>.latest.json`; returns the first path. */
