@@ -8,11 +8,17 @@
  *   <prefix>:<queue>:run:<id>             HASH   spec, state, listing cursor, counters
  *   <prefix>:<queue>:run:<id>:done        BITMAP one bit per listed object (page * PAGE_SLOTS + index)
  *   <prefix>:<queue>:run:<id>:outcomes    STREAM one CSV row per finished object, drained into the report
+ *   <prefix>:<queue>:run:<id>:page        STRING the listing page being enqueued (JSON), until recorded
+ *   <prefix>:<queue>:run:<id>:lease       STRING who drives the run now (one producer at a time), with a TTL
  *
  * Exactly-once accounting: a job can finish twice in effect (a worker dies after the S3 call but
  * before BullMQ records completion, and the job is run again). The first outcome sets the
  * object's bit and is counted; later ones find the bit set and change nothing. The same bitmap
  * lets a resumed producer skip objects that already finished. 10 million objects cost 1.25 MB.
+ *
+ * Every outcome comes from a job that left the queue only after its outcome was recorded (workers
+ * record completion before BullMQ does, and a dead letter before the original is removed), so
+ * "no job of the run in the queue" implies "every outcome counted".
  */
 import type { RedisConnection } from '../queue/connection.js';
 import { ValidationError } from '../errors.js';
@@ -27,11 +33,14 @@ export interface RunCounters {
   listed: number;
   /** Objects the filter kept. */
   matched: number;
+  /** Objects given a job (a resumed page counts its objects once, however often it was enqueued). */
   enqueued: number;
   completed: number;
   /** Completed and actually changed (rewrites that were needed). */
   changed: number;
   deadLettered: number;
+  /** Jobs taken out of the queue before they ran, because the run was stopped. */
+  cancelled: number;
 }
 
 export interface RunInfo extends RunCounters {
@@ -49,10 +58,33 @@ export interface RunInfo extends RunCounters {
   finishedAt: number | undefined;
   /** Why a run was stopped (failure threshold, operator). */
   stopReason: string | undefined;
+  /** Absolute path of the CSV report the run's outcomes are drained into (where its producer ran). */
+  report: string | undefined;
+}
+
+/**
+ * The listing page being enqueued: saved before its first job is added and cleared in the same
+ * MULTI that records the page, so a producer that dies in between replays exactly these objects
+ * (the listing may have changed since; their slots must not).
+ */
+export interface PendingPage {
+  page: number;
+  /** Objects the page listed (matched or not). */
+  listed: number;
+  /** Continuation token of the page after it; undefined when it was the last. */
+  nextCursor: string | undefined;
+  /** The matched objects: their index in the page and their key. */
+  items: [index: number, key: string][];
+}
+
+/** Who holds a run's lease, and for how much longer (ms). */
+export interface LeaseHolder {
+  owner: string;
+  ttlMs: number;
 }
 
 export interface Outcome {
-  status: 'completed' | 'dead-lettered';
+  status: 'completed' | 'dead-lettered' | 'cancelled';
   bucket: string;
   key: string;
   changed?: boolean | undefined;
@@ -64,13 +96,20 @@ export interface Outcome {
 
 const RUN_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
-/** `SETBIT` first: only the first outcome of an object is counted and reported. */
+/**
+ * `SETBIT` first: only the first outcome of an object is counted and reported. A run that no longer
+ * exists (deleted while its jobs ran) records nothing: counters alone would recreate its hash as
+ * an orphan no listing shows and nothing deletes.
+ */
 const RECORD_OUTCOME = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
 if old == 1 then return 0 end
 if ARGV[2] == 'completed' then
   redis.call('HINCRBY', KEYS[1], 'completed', 1)
   if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'changed', 1) end
+elseif ARGV[2] == 'cancelled' then
+  redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
 else
   redis.call('HINCRBY', KEYS[1], 'deadLettered', 1)
 end
@@ -78,6 +117,47 @@ redis.call('XADD', KEYS[3], '*', 'row', ARGV[4])
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
 return 1
 `;
+
+/** The run hash is written whole or not at all: a half-created run (createdAt only) never resumes. */
+const CREATE_RUN = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'createdAt', ARGV[1], 'updatedAt', ARGV[1], 'kind', ARGV[2], 'spec', ARGV[3], 'state', 'listing',
+  'nextPage', '0', 'listed', '0', 'matched', '0', 'enqueued', '0', 'completed', '0', 'changed', '0', 'deadLettered', '0', 'cancelled', '0')
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[4])
+return 1
+`;
+
+/** Takes the lease if it is free, already ours, or held by ARGV[3] (a holder known to be dead). */
+const ACQUIRE_LEASE = `
+local holder = redis.call('GET', KEYS[1])
+if holder == false or holder == ARGV[1] or (ARGV[3] ~= '' and holder == ARGV[3]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1}
+end
+return {0, holder, redis.call('PTTL', KEYS[1])}
+`;
+
+const RENEW_LEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`;
+
+const RELEASE_LEASE = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+return redis.call('DEL', KEYS[1])
+`;
+
+/** The scripts, defined once per connection (ioredis sends EVALSHA, falling back to EVAL). */
+const SCRIPTS = {
+  s3jobsRecordOutcome: { numberOfKeys: 3, lua: RECORD_OUTCOME },
+  s3jobsCreateRun: { numberOfKeys: 2, lua: CREATE_RUN },
+  s3jobsAcquireRunLease: { numberOfKeys: 1, lua: ACQUIRE_LEASE },
+  s3jobsRenewRunLease: { numberOfKeys: 1, lua: RENEW_LEASE },
+  s3jobsReleaseRunLease: { numberOfKeys: 1, lua: RELEASE_LEASE },
+} as const;
+
+type ScriptName = keyof typeof SCRIPTS;
 
 /** Quote a CSV field (RFC 4180) when it needs it. */
 export function csvField(value: string | number | boolean | undefined): string {
@@ -87,6 +167,9 @@ export function csvField(value: string | number | boolean | undefined): string {
 }
 
 export const REPORT_HEADER = 'bucket,key,status,changed,error_code,message,attempts,new_etag';
+
+/** Slots per byte of the bitmap: a page's PAGE_SLOTS bits are whole bytes, read with one GETRANGE. */
+const PAGE_BYTES = PAGE_SLOTS / 8;
 
 export function outcomeRow(o: Outcome): string {
   return [o.bucket, o.key, o.status, o.changed === undefined ? '' : o.changed ? 'true' : 'false', o.errorCode, o.message, o.attempts, o.etag].map(csvField).join(',');
@@ -99,9 +182,14 @@ export class RunStore {
   constructor(redis: RedisConnection, prefix: string, queue: string) {
     this.#redis = redis;
     this.#base = `${prefix}:${queue}`;
-    if (typeof (redis as unknown as { s3jobsRecordOutcome?: unknown }).s3jobsRecordOutcome !== 'function') {
-      redis.defineCommand('s3jobsRecordOutcome', { numberOfKeys: 3, lua: RECORD_OUTCOME });
+    for (const [name, script] of Object.entries(SCRIPTS)) {
+      if (typeof (redis as unknown as Record<string, unknown>)[name] !== 'function') redis.defineCommand(name, script);
     }
+  }
+
+  #script(name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+    const command = (this.#redis as unknown as Record<ScriptName, (...a: (string | number)[]) => Promise<unknown>>)[name];
+    return command.call(this.#redis, ...args);
   }
 
   static assertRunId(id: string, field = 'runId'): void {
@@ -120,17 +208,15 @@ export class RunStore {
   /** Creates the run, or returns the existing one with that id (resuming). */
   async createOrGet(id: string, kind: string, spec: unknown, now = Date.now()): Promise<{ run: RunInfo; created: boolean }> {
     RunStore.assertRunId(id);
-    const created = await this.#redis.hsetnx(this.#key(id), 'createdAt', String(now));
-    if (created === 1) {
-      await this.#redis
-        .multi()
-        .hset(this.#key(id), { kind, spec: JSON.stringify(spec), state: 'listing', nextPage: '0', listed: '0', matched: '0', enqueued: '0', completed: '0', changed: '0', deadLettered: '0', updatedAt: String(now) })
-        .zadd(`${this.#base}:runs`, now, id)
-        .exec();
-    }
+    const created = (await this.#script('s3jobsCreateRun', this.#key(id), `${this.#base}:runs`, String(now), kind, JSON.stringify(spec), id)) === 1;
     const run = await this.get(id);
     if (run === undefined) throw new Error(`run ${id} vanished while being created`);
-    return { run, created: created === 1 };
+    return { run, created };
+  }
+
+  /** Records where the run's CSV report is written. */
+  async setReport(id: string, path: string): Promise<void> {
+    await this.#redis.hset(this.#key(id), 'report', path);
   }
 
   async get(id: string): Promise<RunInfo | undefined> {
@@ -150,10 +236,12 @@ export class RunStore {
       completed: n('completed'),
       changed: n('changed'),
       deadLettered: n('deadLettered'),
+      cancelled: n('cancelled'),
       createdAt: n('createdAt'),
       updatedAt: n('updatedAt'),
       finishedAt: h.finishedAt === undefined ? undefined : Number(h.finishedAt),
       stopReason: h.stopReason,
+      report: h.report,
     };
   }
 
@@ -169,13 +257,54 @@ export class RunStore {
    * so a resumed producer continues from the first page not recorded here.
    */
   async pageEnqueued(id: string, page: { listed: number; matched: number; enqueued: number; nextCursor: string | undefined; nextPage: number }, now = Date.now()): Promise<void> {
-    await this.#redis
+    const results = await this.#redis
       .multi()
       .hincrby(this.#key(id), 'listed', page.listed)
       .hincrby(this.#key(id), 'matched', page.matched)
       .hincrby(this.#key(id), 'enqueued', page.enqueued)
       .hset(this.#key(id), { cursor: page.nextCursor ?? '', nextPage: String(page.nextPage), updatedAt: String(now), ...(page.nextCursor === undefined ? { state: 'draining' } : {}) })
+      .del(this.#key(id, 'page'))
       .exec();
+    throwIfFailed(results);
+  }
+
+  /**
+   * Saves the page about to be enqueued (see PendingPage) and counts its objects, in one MULTI:
+   * the counters then never lag behind jobs in the queue, and a replayed page is counted once.
+   * `pageEnqueued` (with zero counts) moves the cursor on and clears it.
+   */
+  async beginPage(id: string, page: PendingPage, now = Date.now()): Promise<void> {
+    const results = await this.#redis
+      .multi()
+      .set(this.#key(id, 'page'), JSON.stringify(page))
+      .hincrby(this.#key(id), 'listed', page.listed)
+      .hincrby(this.#key(id), 'matched', page.items.length)
+      .hincrby(this.#key(id), 'enqueued', page.items.length)
+      .hset(this.#key(id), 'updatedAt', String(now))
+      .exec();
+    throwIfFailed(results);
+  }
+
+  /** The page a producer was enqueuing when it stopped, if any. */
+  async pendingPage(id: string): Promise<PendingPage | undefined> {
+    const raw = await this.#redis.get(this.#key(id, 'page'));
+    return raw === null ? undefined : (JSON.parse(raw) as PendingPage);
+  }
+
+  /**
+   * For a replayed page: which slots still need a job. A slot needs one when its job is not in the
+   * queue and its object has no outcome. Read in this order on one connection, that is exact: a job
+   * leaves the queue only after its outcome is recorded, so a job gone before the first read has
+   * its bit set by the second. (Nobody else adds these jobs: the lease keeps one producer per run.)
+   */
+  async slotsWithoutJob(id: string, slots: readonly number[], jobKeys: readonly string[]): Promise<boolean[]> {
+    if (slots.length !== jobKeys.length) throw new Error('slotsWithoutJob: one job key per slot');
+    if (slots.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const key of jobKeys) pipeline.exists(key);
+    for (const slot of slots) pipeline.getbit(this.#key(id, 'done'), slot);
+    const results = throwIfFailed(await pipeline.exec());
+    return slots.map((_, i) => results[i] === 0 && results[slots.length + i] === 0);
   }
 
   async setState(id: string, state: RunState, reason?: string, now = Date.now()): Promise<void> {
@@ -185,20 +314,17 @@ export class RunStore {
     await this.#redis.hset(this.#key(id), fields);
   }
 
-  /** Which of a page's slots already finished (completed or dead-lettered). */
+  /** Which of a page's slots already finished (completed, dead-lettered or cancelled): one GETRANGE. */
   async finishedInPage(id: string, page: number, count: number): Promise<boolean[]> {
-    const start = RunStore.slot(page, 0);
-    const pipeline = this.#redis.pipeline();
-    for (let i = 0; i < count; i++) pipeline.getbit(this.#key(id, 'done'), start + i);
-    const results = (await pipeline.exec()) ?? [];
-    return results.map(([, bit]) => bit === 1);
+    const bytes = await this.#redis.getrangeBuffer(this.#key(id, 'done'), page * PAGE_BYTES, (page + 1) * PAGE_BYTES - 1);
+    // SETBIT numbers bits from the most significant bit of each byte.
+    return Array.from({ length: count }, (_, i) => (((bytes[i >> 3] ?? 0) >> (7 - (i & 7))) & 1) === 1);
   }
 
   /** Counts and reports an object's outcome once; returns false when it was already recorded. */
   async recordOutcome(id: string, slot: number, outcome: Outcome, now = Date.now()): Promise<boolean> {
-    const record = (this.#redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number>>).s3jobsRecordOutcome!;
-    const result = await record.call(
-      this.#redis,
+    const result = await this.#script(
+      's3jobsRecordOutcome',
       this.#key(id),
       this.#key(id, 'done'),
       this.#key(id, 'outcomes'),
@@ -219,14 +345,58 @@ export class RunStore {
 
   /**
    * Deletes rows once they are safely in the report file, so Redis only holds what is not written
-   * yet. (A crash between the write and this call repeats those rows in the report once.)
+   * yet. (A crash between the write and this call leaves them in both: the report writer
+   * recognises them at the end of its file and does not write them twice.)
    */
   async ackOutcomes(id: string, ids: readonly string[]): Promise<void> {
     if (ids.length > 0) await this.#redis.xdel(this.#key(id, 'outcomes'), ...ids);
   }
 
+  /** How many report rows wait in Redis to be drained. */
+  async outcomesPending(id: string): Promise<number> {
+    return this.#redis.xlen(this.#key(id, 'outcomes'));
+  }
+
+  /**
+   * Takes the run's lease for `ttlMs`: one producer drives a run at a time. Succeeds when the lease
+   * is free, already `owner`'s, or held by `replacing` (a holder the caller knows to be dead);
+   * otherwise returns who holds it.
+   */
+  async acquireLease(id: string, owner: string, ttlMs: number, replacing?: string): Promise<{ acquired: true } | { acquired: false; holder: LeaseHolder }> {
+    const result = (await this.#script('s3jobsAcquireRunLease', this.#key(id, 'lease'), owner, ttlMs, replacing ?? '')) as [number, string?, number?];
+    if (result[0] === 1) return { acquired: true };
+    return { acquired: false, holder: { owner: result[1] ?? '', ttlMs: Math.max(0, result[2] ?? 0) } };
+  }
+
+  /** Extends the lease; false when it is no longer `owner`'s (expired and taken by another). */
+  async renewLease(id: string, owner: string, ttlMs: number): Promise<boolean> {
+    return (await this.#script('s3jobsRenewRunLease', this.#key(id, 'lease'), owner, ttlMs)) === 1;
+  }
+
+  async releaseLease(id: string, owner: string): Promise<void> {
+    await this.#script('s3jobsReleaseRunLease', this.#key(id, 'lease'), owner);
+  }
+
+  async leaseHolder(id: string): Promise<LeaseHolder | undefined> {
+    const [owner, ttl] = throwIfFailed(await this.#redis.pipeline().get(this.#key(id, 'lease')).pttl(this.#key(id, 'lease')).exec()) as [string | null, number];
+    return owner === null ? undefined : { owner, ttlMs: Math.max(0, ttl) };
+  }
+
   /** Removes a run and everything it stored. */
   async delete(id: string): Promise<void> {
-    await this.#redis.multi().del(this.#key(id), this.#key(id, 'done'), this.#key(id, 'outcomes')).zrem(`${this.#base}:runs`, id).exec();
+    await this.#redis
+      .multi()
+      .del(this.#key(id), this.#key(id, 'done'), this.#key(id, 'outcomes'), this.#key(id, 'page'), this.#key(id, 'lease'))
+      .zrem(`${this.#base}:runs`, id)
+      .exec();
   }
+}
+
+/** The replies of a MULTI or pipeline, throwing the first command error instead of dropping it. */
+function throwIfFailed(results: [Error | null, unknown][] | null): unknown[] {
+  if (results === null) throw new Error('Redis transaction aborted');
+  return results.map(([err, value]) => {
+    if (err !== null) throw err;
+    return value;
+  });
 }
