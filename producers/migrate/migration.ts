@@ -4,24 +4,35 @@
  *
  * Invariants this file keeps:
  * - Memory is flat: one listing page (≤ 1000 keys) is held at a time; the producer never holds the
- *   listing. Redis stays bounded too: enqueuing pauses while the queue holds `window` jobs or more.
- * - Resumable: a page's jobs are added before the page is recorded (counters + next cursor in one
- *   MULTI). A producer killed in between re-lists that page on resume: jobs still queued are
- *   deduplicated by their deterministic ids (`<runId>-<slot>`), and objects already finished are
- *   skipped by their bit in the run's bitmap. So each object is enqueued once in effect.
+ *   listing. Redis stays bounded too: jobs are added only while fewer than `window` wait in the
+ *   queue (a page is split to fit), so the queue never holds more than `window` of them.
+ * - Resumable, each object enqueued once in effect: a page's matched objects are saved and counted
+ *   (`beginPage`, one MULTI) before its first job is added, and the page is marked done with the
+ *   next cursor (`pageEnqueued`) after its last. A producer killed in between replays that saved
+ *   page — not a new listing, which may have shifted — adding only the jobs that are neither in
+ *   the queue nor finished (`slotsWithoutJob`). Job ids are deterministic (`<runId>-<slot>`).
+ * - One producer per run (a lease in Redis), so pages are never listed or counted twice.
  * - The report lists every finished object once: workers record outcomes through the run store's
- *   bitmap, and the producer drains them into the CSV file as it goes.
+ *   bitmap, and the producer drains them into the CSV file as it goes (see report.ts).
+ * - A stopped run ends accounted for: its jobs not yet started are cancelled and reported as such,
+ *   so enqueued = completed + dead-lettered + cancelled once its running jobs finish.
  */
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
-import type { Queue, JobsOptions } from 'bullmq';
-import { ValidationError } from '../../shared/errors.js';
+import { resolve } from 'node:path';
+import type { JobsOptions, Queue } from 'bullmq';
+import { S3JobsError, ValidationError } from '../../shared/errors.js';
 import { validateJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import type { CopyAcl, ListedObject, S3Bucket } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
-import { REPORT_HEADER, RunStore, type RunInfo } from '../../shared/runs/index.js';
+import { RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
 import { keyFilter, type KeyFilterOptions } from './key-filter.js';
+import { RunLease } from './lease.js';
+import { ReportFile } from './report.js';
+import { cancelQueuedRunJobs, runJobId, unfinishedRunJobs } from './run-jobs.js';
+
+/** The run kind migrations are stored under. */
+export const MIGRATION_KIND = 'metadata-migration';
 
 /** What a migration does; also what identifies it (the default run id is a hash of it). */
 export interface MigrationSpec {
@@ -38,31 +49,51 @@ export interface MigrationSpec {
   filter?: KeyFilterOptions | undefined;
 }
 
+/** Where the run is, for progress displays. */
+export interface MigrationStatus {
+  /** listing: enqueuing pages; paused: the queue holds `window` jobs; draining: waiting for the last jobs; stopping: see stopReason. */
+  phase: 'listing' | 'paused' | 'draining' | 'stopping';
+  /** Jobs waiting in the queue (all runs and jobs of the queue), when just read. */
+  queueDepth: number | undefined;
+}
+
 export interface MigrationOptions {
   /** Run id; default `mig-<hash of the spec>`, so the same command resumes the same run. */
   runId?: string | undefined;
-  /** List and count what would be enqueued; change nothing (no jobs, no run record). */
+  /** Only resume: RunNotFoundError when no run has that id (nothing is created). */
+  mustExist?: boolean | undefined;
+  /** List and count what would be enqueued; change nothing (no jobs, no run record, no report). */
   dryRun?: boolean | undefined;
-  /** Max jobs waiting in the queue before listing pauses. Default 20,000. */
+  /** Max jobs waiting in the queue; listing pauses while it is full. Default 20,000. */
   window?: number | undefined;
-  /** Jobs enqueued per second at most (the run's request rate). Default: unlimited. */
+  /** Jobs enqueued per second at most (each is a HEAD and a copy). Default: unlimited. */
   ratePerSecond?: number | undefined;
-  /** Stop the run when more than `ratio` of the first `after` finished jobs failed. */
+  /**
+   * Stop the run once at least `after` jobs finished and more than `ratio` of the finished ones
+   * were dead-lettered. Default: none.
+   */
   failureThreshold?: { after: number; ratio: number } | undefined;
-  /** CSV completion report path; default `<runId>.report.csv` in the working directory. */
+  /** CSV completion report path; default the run's own (a resumed run keeps its report), else `<runId>.report.csv`. */
   reportPath?: string | undefined;
   /** Wait for every job to finish (default true); false returns once everything is enqueued. */
   waitForCompletion?: boolean | undefined;
-  /** Attempts per job (retryable failures). */
+  /** Attempts per job (retryable failures). Default 5. */
   attempts?: number | undefined;
+  /** Base of the workers' backoff between attempts (ms). Default 1000. */
   backoffMs?: number | undefined;
-  /** Called after every page and every progress poll. */
-  onProgress?: ((run: RunInfo) => void) | undefined;
+  /** Called after every page and every poll. */
+  onProgress?: ((run: RunInfo, status: MigrationStatus) => void) | undefined;
+  /** Aborting stops listing and returns (`interrupted`); the run stays resumable. */
   signal?: AbortSignal | undefined;
   /** Poll interval while waiting (ms). Default 250. */
   pollMs?: number | undefined;
   /** Keys per listing page (1..1000). Default 1000. */
   pageSize?: number | undefined;
+  /** After a stop, how long to wait for the run's running jobs to finish (ms). Default 60,000. */
+  stopGraceMs?: number | undefined;
+  /** Lease owner string (default `host:pid:random`) and TTL (default 30 s). */
+  leaseOwner?: string | undefined;
+  leaseTtlMs?: number | undefined;
 }
 
 export interface MigrationResult {
@@ -70,6 +101,12 @@ export interface MigrationResult {
   /** Dry run: how many objects matched (and a few of them). */
   dryRun?: { listed: number; matched: number; sample: string[] } | undefined;
   reportPath: string | undefined;
+  /** The signal stopped this call before the run finished; the run is resumable. */
+  interrupted: boolean;
+  /** The run existed before this call (resumed, or already finished). */
+  resumed: boolean;
+  /** False when a resumed run's report was not found here: it was started again (earlier rows are elsewhere). */
+  reportFound: boolean;
 }
 
 export interface MigrationDeps {
@@ -79,12 +116,38 @@ export interface MigrationDeps {
   store: RunStore;
 }
 
+/** No run has the id given to resume. */
+export class RunNotFoundError extends S3JobsError {
+  override name = 'RunNotFoundError';
+  constructor(readonly runId: string) {
+    super('S3JOBS_RUN_NOT_FOUND', `no run ${runId} (list them with: s3jobs runs)`);
+  }
+}
+
+/** A stopped run is final: it is not resumed (its failure threshold would stop it again at once). */
+export class RunStoppedError extends S3JobsError {
+  override name = 'RunStoppedError';
+  constructor(readonly run: RunInfo) {
+    super(
+      'S3JOBS_RUN_STOPPED',
+      `run ${run.id} was stopped${run.stopReason === undefined ? '' : ` (${run.stopReason})`}${run.report === undefined ? '' : `; its report: ${run.report}`}. To run the migration again, delete the run (s3jobs run delete ${run.id}) or give a new --run-id`,
+    );
+  }
+}
+
+/** JSON with object keys sorted, so equal specs serialise (and hash) equally whatever their key order. */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
 export function defaultRunId(spec: MigrationSpec): string {
-  return `mig-${createHash('sha256').update(JSON.stringify(spec)).digest('hex').slice(0, 16)}`;
+  return `mig-${createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)}`;
 }
 
 /** Builds the rewrite job for one listed object. */
-export function rewriteJobFor(spec: MigrationSpec, object: ListedObject, runId: string | undefined, slot: number | undefined): MetadataRewriteJob {
+export function rewriteJobFor(spec: MigrationSpec, object: Pick<ListedObject, 'key'>, runId: string | undefined, slot: number | undefined): MetadataRewriteJob {
   const job: MetadataRewriteJob = { kind: 'metadata-rewrite', profile: spec.profile, bucket: spec.bucket, key: object.key, acl: spec.acl };
   if (spec.set !== undefined) job.set = spec.set;
   if (spec.remove !== undefined) job.remove = spec.remove;
@@ -98,19 +161,70 @@ export function rewriteJobFor(spec: MigrationSpec, object: ListedObject, runId: 
   return job;
 }
 
-/** A function, so TypeScript does not narrow `signal.aborted` across awaits. */
+/** Pure: why the run should stop (more than `ratio` of at least `after` finished jobs failed), or undefined. */
+export function failureThresholdReason(run: Pick<RunInfo, 'completed' | 'deadLettered'>, threshold: { after: number; ratio: number } | undefined): string | undefined {
+  const finished = run.completed + run.deadLettered;
+  if (threshold === undefined || finished < threshold.after || finished === 0) return undefined;
+  if (run.deadLettered / finished <= threshold.ratio) return undefined;
+  return `failure threshold: ${run.deadLettered} of ${finished} finished jobs were dead-lettered (more than ${Math.round(threshold.ratio * 100)}% after ${threshold.after})`;
+}
+
+/**
+ * A token bucket: at most `perSecond` jobs a second, with a burst of one second's worth. Pure (the
+ * clock is passed in).
+ */
+export class RatePacer {
+  readonly perSecond: number | undefined;
+  #tokens: number;
+  #last: number;
+
+  constructor(perSecond: number | undefined, now: number) {
+    this.perSecond = perSecond;
+    this.#tokens = perSecond ?? Infinity;
+    this.#last = now;
+  }
+
+  /** How many of `wanted` jobs may go now (0: wait `waitMs` first). */
+  take(wanted: number, now: number): number {
+    if (this.perSecond === undefined) return wanted;
+    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
+    this.#last = now;
+    const granted = Math.min(wanted, Math.floor(this.#tokens));
+    this.#tokens -= granted;
+    return granted;
+  }
+
+  /** Milliseconds until the next job may go. */
+  waitMs(): number {
+    if (this.perSecond === undefined || this.#tokens >= 1) return 0;
+    return Math.ceil(((1 - this.#tokens) / this.perSecond) * 1000);
+  }
+}
+
+/** Thrown inside the driver to unwind to the top: the signal fired. */
+class Interrupted extends Error {}
+/** Thrown inside the driver to unwind to the top: stop the run for `reason`. */
+class StopRun extends Error {}
+
 function isAborted(signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
+/** Resolves after `ms`, or at once when `signal` aborts; leaves no listener behind either way. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((done) => {
+    if (isAborted(signal)) return done();
+    const onAbort = (): void => {
       clearTimeout(timer);
-      resolve();
-    }, { once: true });
+      done();
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      done();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
 
 function assertOptions(spec: MigrationSpec, options: MigrationOptions): void {
   if (spec.set === undefined && spec.remove === undefined && spec.headers === undefined && spec.mimetypeFromExtension !== true)
@@ -120,160 +234,287 @@ function assertOptions(spec: MigrationSpec, options: MigrationOptions): void {
   const t = options.failureThreshold;
   if (t !== undefined && (!Number.isInteger(t.after) || t.after < 1 || !(t.ratio > 0 && t.ratio <= 1)))
     throw new ValidationError('failureThreshold', 'needs after (a positive integer of finished jobs) and ratio (0 < ratio <= 1)');
+  if (options.runId !== undefined) RunStore.assertRunId(options.runId);
 }
 
-/** Runs (or resumes) a migration. */
-export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, options: MigrationOptions = {}): Promise<MigrationResult> {
-  assertOptions(spec, options);
-  const filter = keyFilter(spec.filter ?? {});
-  const pageSize = options.pageSize ?? 1000;
-  // Validate the job shape once, before touching the listing: a bad spec fails at once.
-  validateJob(rewriteJobFor(spec, { key: 'probe', size: 0, etag: '', lastModified: undefined, storageClass: undefined }, undefined, undefined));
+const finished = (run: RunInfo): number => run.completed + run.deadLettered + run.cancelled;
 
-  if (options.dryRun === true) {
-    let listed = 0;
-    let matched = 0;
-    const sample: string[] = [];
-    for await (const page of deps.bucket.listPages({ prefix: spec.prefix, pageSize, signal: options.signal })) {
+async function dryRun(deps: MigrationDeps, spec: MigrationSpec, options: MigrationOptions): Promise<MigrationResult> {
+  const filter = keyFilter(spec.filter ?? {});
+  let listed = 0;
+  let matched = 0;
+  const sample: string[] = [];
+  let interrupted = false;
+  try {
+    for await (const page of deps.bucket.listPages({ prefix: spec.prefix, pageSize: options.pageSize ?? 1000, signal: options.signal })) {
       for (const o of page.objects) {
         listed++;
         if (!filter(o)) continue;
         matched++;
         if (sample.length < 10) sample.push(o.key);
       }
+      if (isAborted(options.signal)) break;
     }
-    const now = Date.now();
-    const run: RunInfo = {
-      id: options.runId ?? defaultRunId(spec),
-      kind: 'metadata-migration',
-      state: 'completed',
-      spec,
-      cursor: undefined,
-      nextPage: 0,
-      listed,
-      matched,
-      enqueued: 0,
-      completed: 0,
-      changed: 0,
-      deadLettered: 0,
-      createdAt: now,
-      updatedAt: now,
-      finishedAt: now,
-      stopReason: 'dry run',
-    };
-    return { run, dryRun: { listed, matched, sample }, reportPath: undefined };
+  } catch (err) {
+    if (!isAborted(options.signal)) throw err;
   }
+  interrupted = isAborted(options.signal);
+  const now = Date.now();
+  const run: RunInfo = {
+    id: options.runId ?? defaultRunId(spec),
+    kind: MIGRATION_KIND,
+    state: 'completed',
+    spec,
+    cursor: undefined,
+    nextPage: 0,
+    listed,
+    matched,
+    enqueued: 0,
+    completed: 0,
+    changed: 0,
+    deadLettered: 0,
+    cancelled: 0,
+    createdAt: now,
+    updatedAt: now,
+    finishedAt: now,
+    stopReason: 'dry run',
+    report: undefined,
+  };
+  return { run, dryRun: { listed, matched, sample }, reportPath: undefined, interrupted, resumed: false, reportFound: true };
+}
+
+/** Runs (or resumes) a migration. */
+export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, options: MigrationOptions = {}): Promise<MigrationResult> {
+  assertOptions(spec, options);
+  // Validate the job shape once, before touching the listing: a bad spec fails at once.
+  validateJob(rewriteJobFor(spec, { key: 'probe' }, undefined, undefined));
+  if (options.dryRun === true) return dryRun(deps, spec, options);
 
   const runId = options.runId ?? defaultRunId(spec);
-  const { run: existing } = await deps.store.createOrGet(runId, 'metadata-migration', spec);
-  if (JSON.stringify(existing.spec) !== JSON.stringify(spec))
-    throw new ValidationError('runId', `run "${runId}" exists with a different spec; resume it with the same options or choose another run id`);
-  const reportPath = options.reportPath ?? `${runId}.report.csv`;
-  if (!existsSync(reportPath)) writeFileSync(reportPath, `${REPORT_HEADER}\n`);
+  if (options.mustExist === true && (await deps.store.get(runId)) === undefined) throw new RunNotFoundError(runId);
+  const lease = await RunLease.acquire(deps.store, runId, { owner: options.leaseOwner, ttlMs: options.leaseTtlMs });
+  try {
+    const { run, created } = await deps.store.createOrGet(runId, MIGRATION_KIND, spec);
+    if (!created && canonicalJson(run.spec) !== canonicalJson(spec))
+      throw new ValidationError('runId', `run "${runId}" exists with a different spec; resume it with the same options or choose another run id`);
+    if (run.state === 'stopped') throw new RunStoppedError(run);
+    const reportPath = resolve(options.reportPath ?? run.report ?? `${runId}.report.csv`);
+    const { report, found } = ReportFile.open(reportPath, created);
+    if (run.report !== reportPath) await deps.store.setReport(runId, reportPath);
+    const driver = new MigrationDriver(deps, spec, options, runId, lease, report);
+    const outcome = await driver.drive();
+    return { run: outcome.run, reportPath, interrupted: outcome.interrupted, resumed: !created, reportFound: found };
+  } finally {
+    await lease.release().catch(() => undefined);
+  }
+}
 
-  const window = options.window ?? 20_000;
-  const jobOptions: JobsOptions = {
-    attempts: options.attempts ?? 5,
-    backoff: { type: 's3jobs', delay: options.backoffMs ?? 1_000 },
-    // No removeOnComplete here: bulk jobs rely on the workers' own removal, which costs nothing
-    // per job, and their outcome goes to the run store instead.
-  };
-  const pollMs = options.pollMs ?? 250;
-  const drain = async () => {
-    for (;;) {
-      const { ids, rows } = await deps.store.readOutcomes(runId, 1000);
-      if (rows.length === 0) return;
-      appendFileSync(reportPath, `${rows.join('\n')}\n`);
-      await deps.store.ackOutcomes(runId, ids);
+/** One producer's drive of one run, from wherever the run stands to wherever it ends. */
+class MigrationDriver {
+  readonly #deps: MigrationDeps;
+  readonly #spec: MigrationSpec;
+  readonly #options: MigrationOptions;
+  readonly #runId: string;
+  readonly #lease: RunLease;
+  readonly #report: ReportFile;
+  readonly #window: number;
+  readonly #pollMs: number;
+  readonly #pacer: RatePacer;
+  readonly #jobOptions: JobsOptions;
+  #run!: RunInfo;
+
+  constructor(deps: MigrationDeps, spec: MigrationSpec, options: MigrationOptions, runId: string, lease: RunLease, report: ReportFile) {
+    this.#deps = deps;
+    this.#spec = spec;
+    this.#options = options;
+    this.#runId = runId;
+    this.#lease = lease;
+    this.#report = report;
+    this.#window = options.window ?? 20_000;
+    this.#pollMs = options.pollMs ?? 250;
+    this.#pacer = new RatePacer(options.ratePerSecond, Date.now());
+    this.#jobOptions = {
+      attempts: options.attempts ?? 5,
+      backoff: { type: 's3jobs', delay: options.backoffMs ?? 1_000 },
+      // No removeOnComplete here: run jobs rely on the workers' own removal, which costs nothing
+      // per job, and their outcome goes to the run store instead.
+    };
+  }
+
+  async drive(): Promise<{ run: RunInfo; interrupted: boolean }> {
+    try {
+      await this.#checkpoint(this.#phaseOf(await this.#read()), undefined);
+      if (this.#run.state === 'listing') await this.#list();
+      if (this.#run.state !== 'completed' && this.#options.waitForCompletion !== false) await this.#waitForJobs();
+      return { run: this.#run, interrupted: false };
+    } catch (err) {
+      if (err instanceof Interrupted) {
+        await this.#report.drain(this.#deps.store, this.#runId);
+        return { run: await this.#read(), interrupted: true };
+      }
+      if (err instanceof StopRun) return { run: await this.#stop(err.message), interrupted: false };
+      throw err;
     }
-  };
-  const progress = async (): Promise<RunInfo> => {
-    const run = (await deps.store.get(runId))!;
-    options.onProgress?.(run);
+  }
+
+  #phaseOf(run: RunInfo): MigrationStatus['phase'] {
+    return run.state === 'listing' ? 'listing' : run.state === 'stopped' ? 'stopping' : 'draining';
+  }
+
+  async #read(): Promise<RunInfo> {
+    const run = await this.#deps.store.get(this.#runId);
+    if (run === undefined) throw new S3JobsError('S3JOBS_RUN_DELETED', `run ${this.#runId} was deleted while it ran`);
+    this.#run = run;
     return run;
-  };
-  const overThreshold = (run: RunInfo): string | undefined => {
-    const t = options.failureThreshold;
-    const finished = run.completed + run.deadLettered;
-    if (t === undefined || finished < t.after) return undefined;
-    return run.deadLettered / finished > t.ratio ? `${run.deadLettered} of ${finished} finished jobs failed (threshold ${Math.round(t.ratio * 100)}% after ${t.after})` : undefined;
-  };
+  }
 
-  let run = await progress();
-  let tokens = options.ratePerSecond ?? Infinity;
-  let lastRefill = Date.now();
+  /** Between pages and polls: report rows to disk, progress, lease, failure threshold. */
+  async #checkpoint(phase: MigrationStatus['phase'], queueDepth: number | undefined): Promise<void> {
+    await this.#report.drain(this.#deps.store, this.#runId);
+    const run = await this.#read();
+    this.#options.onProgress?.(run, { phase, queueDepth });
+    await this.#lease.keep();
+    const reason = failureThresholdReason(run, this.#options.failureThreshold);
+    if (reason !== undefined && phase !== 'stopping') throw new StopRun(reason);
+  }
 
-  if (run.state === 'listing') {
-    let page = run.nextPage;
-    const pages = deps.bucket.listPages({ prefix: spec.prefix, pageSize, continuationToken: run.cursor, signal: options.signal });
-    for await (const listed of pages) {
-      if (isAborted(options.signal)) break;
-      const finished = await deps.store.finishedInPage(runId, page, listed.objects.length);
-      const jobs: { name: 'metadata-rewrite'; data: MetadataRewriteJob; opts: JobsOptions }[] = [];
-      let matched = 0;
-      listed.objects.forEach((object, index) => {
-        if (!filter(object)) return;
-        matched++;
-        if (finished[index] === true) return;
-        const slot = RunStore.slot(page, index);
-        jobs.push({ name: 'metadata-rewrite', data: rewriteJobFor(spec, object, runId, slot), opts: { ...jobOptions, jobId: `${runId}-${slot}` } });
-      });
+  #throwIfAborted(): void {
+    if (isAborted(this.#options.signal)) throw new Interrupted();
+  }
 
-      // Backpressure: wait while the queue is full (and keep the report flowing meanwhile).
-      for (;;) {
-        const counts = await deps.queue.getJobCounts('waiting', 'prioritized', 'delayed');
-        const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
-        if (depth + jobs.length <= window || depth === 0) break;
-        await drain();
-        run = await progress();
-        const reason = overThreshold(run);
-        if (reason !== undefined) return stop(reason);
-        await sleep(pollMs, options.signal);
-        if (isAborted(options.signal)) return { run: await progress(), reportPath };
-      }
-      // Rate: hand out jobs no faster than ratePerSecond (a token bucket refilled by the clock).
-      for (let i = 0; i < jobs.length; ) {
-        if (options.ratePerSecond !== undefined) {
-          const now = Date.now();
-          tokens = Math.min(options.ratePerSecond, tokens + ((now - lastRefill) / 1000) * options.ratePerSecond);
-          lastRefill = now;
-          if (tokens < 1) {
-            await sleep(Math.ceil(((1 - tokens) / options.ratePerSecond) * 1000), options.signal);
-            continue;
-          }
-        }
-        const n = Math.max(1, Math.min(jobs.length - i, Math.floor(tokens)));
-        await deps.queue.addBulk(jobs.slice(i, i + n));
-        tokens -= n;
-        i += n;
-      }
-      page++;
-      await deps.store.pageEnqueued(runId, { listed: listed.objects.length, matched, enqueued: matched, nextCursor: listed.nextContinuationToken, nextPage: page });
-      await drain();
-      run = await progress();
-      const reason = overThreshold(run);
-      if (reason !== undefined) return stop(reason);
+  async #queueDepth(): Promise<number> {
+    const counts = await this.#deps.queue.getJobCounts('waiting', 'prioritized', 'delayed');
+    return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+  }
+
+  /** Waits until the queue has room; returns how many jobs fit. */
+  async #room(): Promise<number> {
+    for (;;) {
+      this.#throwIfAborted();
+      const depth = await this.#queueDepth();
+      if (depth < this.#window) return this.#window - depth;
+      await this.#checkpoint('paused', depth);
+      await sleep(this.#pollMs, this.#options.signal);
     }
-    if (isAborted(options.signal)) return { run: await progress(), reportPath };
-    run = await progress();
   }
 
-  if (options.waitForCompletion === false) return { run, reportPath };
-  while (run.completed + run.deadLettered < run.enqueued) {
-    if (isAborted(options.signal)) return { run, reportPath };
-    await sleep(pollMs, options.signal);
-    await drain();
-    run = await progress();
-    const reason = overThreshold(run);
-    if (reason !== undefined) return stop(reason);
+  async #list(): Promise<void> {
+    const filter = keyFilter(this.#spec.filter ?? {});
+    let page = this.#run.nextPage;
+    let cursor = this.#run.cursor;
+    const pending = await this.#deps.store.pendingPage(this.#runId);
+    if (pending !== undefined && pending.page === page) {
+      // A producer stopped half-way through this page: replay it as it was listed then.
+      await this.#enqueue(pending, true);
+      page++;
+      cursor = pending.nextCursor;
+      await this.#checkpoint('listing', undefined);
+    }
+    if (page > 0 && cursor === undefined) {
+      // The listing ended with the page before (a cursor is only empty at the start and at the end).
+      if (this.#run.state === 'listing') await this.#deps.store.pageEnqueued(this.#runId, { listed: 0, matched: 0, enqueued: 0, nextCursor: undefined, nextPage: page });
+      await this.#read();
+      return;
+    }
+    try {
+      const pages = this.#deps.bucket.listPages({ prefix: this.#spec.prefix, pageSize: this.#options.pageSize ?? 1000, continuationToken: cursor, signal: this.#options.signal });
+      for await (const listed of pages) {
+        this.#throwIfAborted();
+        const items: PendingPage['items'] = [];
+        listed.objects.forEach((object, index) => {
+          if (filter(object)) items.push([index, object.key]);
+        });
+        const next: PendingPage = { page, listed: listed.objects.length, nextCursor: listed.nextContinuationToken, items };
+        if (items.length === 0) {
+          await this.#deps.store.pageEnqueued(this.#runId, { listed: next.listed, matched: 0, enqueued: 0, nextCursor: next.nextCursor, nextPage: page + 1 });
+        } else {
+          // Wait for room before the page is saved: a producer killed while paused has saved nothing of it.
+          await this.#room();
+          await this.#deps.store.beginPage(this.#runId, next);
+          await this.#enqueue(next, false);
+        }
+        page++;
+        await this.#checkpoint('listing', undefined);
+      }
+    } catch (err) {
+      if (isAborted(this.#options.signal) && !(err instanceof StopRun)) throw new Interrupted();
+      throw err;
+    }
   }
-  await drain();
-  if (run.state !== 'completed') await deps.store.setState(runId, 'completed');
-  return { run: await progress(), reportPath };
 
-  async function stop(reason: string): Promise<MigrationResult> {
-    await deps.store.setState(runId, 'stopped', reason);
-    await drain();
-    return { run: await progress(), reportPath };
+  /** Adds a saved page's jobs in batches that fit the window and the rate; then records the page. */
+  async #enqueue(page: PendingPage, replay: boolean): Promise<void> {
+    let jobs = page.items.map(([index, key]) => {
+      const slot = RunStore.slot(page.page, index);
+      return { name: 'metadata-rewrite' as const, data: rewriteJobFor(this.#spec, { key }, this.#runId, slot), opts: { ...this.#jobOptions, jobId: runJobId(this.#runId, slot) } };
+    });
+    if (replay) {
+      const missing = await this.#deps.store.slotsWithoutJob(
+        this.#runId,
+        jobs.map((j) => j.data.runSlot!),
+        jobs.map((j) => this.#deps.queue.toKey(j.opts.jobId)),
+      );
+      jobs = jobs.filter((_, i) => missing[i]);
+    }
+    for (let i = 0; i < jobs.length; ) {
+      const room = await this.#room();
+      let n = this.#pacer.take(Math.min(room, jobs.length - i), Date.now());
+      while (n === 0) {
+        await sleep(this.#pacer.waitMs(), this.#options.signal);
+        this.#throwIfAborted();
+        n = this.#pacer.take(Math.min(room, jobs.length - i), Date.now());
+      }
+      await this.#deps.queue.addBulk(jobs.slice(i, i + n));
+      i += n;
+    }
+    await this.#deps.store.pageEnqueued(this.#runId, { listed: 0, matched: 0, enqueued: 0, nextCursor: page.nextCursor, nextPage: page.page + 1 });
+  }
+
+  async #waitForJobs(): Promise<void> {
+    for (;;) {
+      await this.#checkpoint('draining', undefined);
+      if (finished(this.#run) >= this.#run.enqueued) break;
+      this.#throwIfAborted();
+      await sleep(this.#pollMs, this.#options.signal);
+      this.#throwIfAborted();
+      // Jobs leave the queue only after their outcome is recorded: an empty queue with outcomes
+      // missing means jobs were removed by hand, or run by workers that do not report to runs.
+      const counts = await this.#deps.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed', 'waiting-children');
+      if (Object.values(counts).every((n) => n === 0)) {
+        const run = await this.#read();
+        const missing = run.enqueued - finished(run);
+        if (missing > 0) throw new StopRun(`${missing} job${missing === 1 ? '' : 's'} left the queue without an outcome (removed by hand, or run by workers without run support)`);
+      }
+    }
+    await this.#report.drain(this.#deps.store, this.#runId);
+    if (this.#run.state !== 'completed') await this.#deps.store.setState(this.#runId, 'completed');
+    await this.#read();
+  }
+
+  /**
+   * Stops the run: marks it, cancels its jobs not started (and the objects of a half-enqueued page
+   * that got no job), and waits up to `stopGraceMs` for its running jobs to finish and report.
+   */
+  async #stop(reason: string): Promise<RunInfo> {
+    const { store, queue } = this.#deps;
+    await store.setState(this.#runId, 'stopped', reason);
+    const note = `run stopped: ${reason}`;
+    const pending = await store.pendingPage(this.#runId);
+    if (pending !== undefined && pending.page === this.#run.nextPage) {
+      const slots = pending.items.map(([index]) => RunStore.slot(pending.page, index));
+      const missing = await store.slotsWithoutJob(this.#runId, slots, slots.map((slot) => queue.toKey(runJobId(this.#runId, slot))));
+      for (const [i, [, key]] of pending.items.entries()) {
+        if (missing[i] === true) await store.recordOutcome(this.#runId, slots[i]!, { status: 'cancelled', bucket: this.#spec.bucket, key, errorCode: 'RunStopped', message: note, attempts: 0 });
+      }
+    }
+    const deadline = Date.now() + (this.#options.stopGraceMs ?? 60_000);
+    for (;;) {
+      await cancelQueuedRunJobs(queue, store, this.#runId, note);
+      await this.#checkpoint('stopping', undefined);
+      if ((await unfinishedRunJobs(queue, this.#runId)) === 0 || isAborted(this.#options.signal) || Date.now() > deadline) break;
+      await sleep(this.#pollMs, this.#options.signal);
+    }
+    await this.#report.drain(store, this.#runId);
+    return this.#read();
   }
 }

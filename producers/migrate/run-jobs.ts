@@ -1,0 +1,79 @@
+/**
+ * A run's jobs in the queue, found by their ids (`<runId>-<slot>`): how many are left, taking the
+ * ones not started out when a run is stopped, and removing a deleted run's dead letters (a run
+ * created again under the same id reuses the job ids, and the dead-letterer defers a failure
+ * while an older record of its id is still in the dead-letter queue).
+ */
+import { Job, type JobType, type Queue } from 'bullmq';
+import type { RunStore } from '../../shared/runs/index.js';
+
+/** Jobs that have not started: these can be cancelled. */
+const NOT_STARTED: JobType[] = ['waiting', 'prioritized', 'delayed'];
+/** Every state a run job is in until its outcome is recorded and it leaves the queue. */
+const UNFINISHED: JobType[] = ['waiting', 'prioritized', 'delayed', 'active', 'failed', 'waiting-children'];
+
+/** The job id of an object's job in a run. */
+export function runJobId(runId: string, slot: number): string {
+  return `${runId}-${slot}`;
+}
+
+/** Pure: the slot of a job id of run `runId`, or undefined for any other job (`mig-1-2-5` is not run `mig-1`'s). */
+export function slotOfRunJob(runId: string, jobId: string): number | undefined {
+  const prefix = `${runId}-`;
+  if (!jobId.startsWith(prefix)) return undefined;
+  const rest = jobId.slice(prefix.length);
+  return /^\d{1,15}$/.test(rest) ? Number(rest) : undefined;
+}
+
+async function runJobIds(queue: Queue, runId: string, types: JobType[]): Promise<string[]> {
+  const ids = await queue.getRanges(types, 0, -1, true);
+  return ids.filter((id) => slotOfRunJob(runId, id) !== undefined);
+}
+
+/** How many of the run's jobs are still in the queue (not finished). */
+export async function unfinishedRunJobs(queue: Queue, runId: string): Promise<number> {
+  return (await runJobIds(queue, runId, UNFINISHED)).length;
+}
+
+/**
+ * Removes the run's jobs that have not started, recording each as `cancelled` in the run (so the
+ * report still lists every object). A job a worker takes meanwhile is not removed (BullMQ refuses
+ * a locked job) and finishes normally. Returns how many were cancelled.
+ */
+export async function cancelQueuedRunJobs(queue: Queue, store: RunStore, runId: string, reason: string): Promise<number> {
+  const ids = await runJobIds(queue, runId, NOT_STARTED);
+  let cancelled = 0;
+  for (let i = 0; i < ids.length; i += 100) {
+    const counts = await Promise.all(
+      ids.slice(i, i + 100).map(async (id) => {
+        const job = await Job.fromId(queue, id);
+        if (job === undefined) return 0;
+        if ((await queue.remove(id)) !== 1) return 0;
+        // Removed first, recorded second: a job is never reported cancelled and also run.
+        const data = job.data as { bucket?: unknown; key?: unknown };
+        await store.recordOutcome(runId, slotOfRunJob(runId, id)!, {
+          status: 'cancelled',
+          bucket: typeof data.bucket === 'string' ? data.bucket : '',
+          key: typeof data.key === 'string' ? data.key : '',
+          errorCode: 'RunStopped',
+          message: reason,
+          attempts: job.attemptsMade,
+        });
+        return 1;
+      }),
+    );
+    cancelled += counts.reduce<number>((a, b) => a + b, 0);
+  }
+  return cancelled;
+}
+
+/** Removes the run's records from the dead-letter queue; returns how many. */
+export async function purgeRunDeadLetters(deadLetters: Queue, runId: string): Promise<number> {
+  const ids = await runJobIds(deadLetters, runId, ['waiting', 'prioritized', 'delayed', 'completed', 'failed']);
+  let removed = 0;
+  for (let i = 0; i < ids.length; i += 100) {
+    const results = await Promise.all(ids.slice(i, i + 100).map((id) => deadLetters.remove(id)));
+    removed += results.filter((r) => r === 1).length;
+  }
+  return removed;
+}
