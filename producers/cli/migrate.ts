@@ -1,0 +1,477 @@
+/**
+ * `s3jobs migrate-metadata --bucket B [--prefix P] --acl ACL [--set k=v ...] [...]`: a bulk metadata
+ * migration as a named, resumable run (producers/migrate/migration.ts does the work), with live
+ * progress on stderr and a summary on stdout.
+ */
+import { resolveProfile, type S3JobsConfig } from '../../shared/config/config.js';
+import { ValidationError } from '../../shared/errors.js';
+import { RunStore } from '../../shared/runs/index.js';
+import { S3Bucket } from '../../shared/s3/index.js';
+import { CANNED_ACLS } from '../../shared/s3/validation.js';
+import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
+import { MIGRATION_KIND, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec } from '../migrate/migration.js';
+import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
+import {
+  booleanFlag,
+  GLOBAL_OPTIONS,
+  listFlag,
+  parseCommandLine,
+  parseInteger,
+  parseMetadataPairs,
+  parsePairs,
+  stringFlag,
+  validatePayload,
+  type GlobalOptions,
+  type Parsed,
+  type ParsedValues,
+} from './args.js';
+import { loadCliConfig, printJson, processIo, type CliCommand, type CliIo } from './context.js';
+import { withRuns } from './runs.js';
+import { ACL_CHOICES } from './copy.js';
+import { ExitCode, UsageError } from './exit-codes.js';
+import { commandHelp, wrapList } from './help.js';
+
+/** Exit code of a migration stopped by Ctrl-C (128 + SIGINT), as shells report it. */
+export const EXIT_INTERRUPTED = 130;
+
+const OPTIONS = {
+  ...GLOBAL_OPTIONS,
+  // Here --prefix is the S3 key prefix; the queue's key prefix is --queue-prefix.
+  prefix: { type: 'string' },
+  'queue-prefix': { type: 'string' },
+  bucket: { type: 'string' },
+  profile: { type: 'string' },
+  acl: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  remove: { type: 'string', multiple: true },
+  'mimetype-from-extension': { type: 'boolean' },
+  'cache-control': { type: 'string' },
+  header: { type: 'string', multiple: true },
+  filter: { type: 'string' },
+  'min-size': { type: 'string' },
+  'max-size': { type: 'string' },
+  'run-id': { type: 'string' },
+  resume: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  window: { type: 'string' },
+  rate: { type: 'string' },
+  'fail-threshold': { type: 'string' },
+  'fail-after': { type: 'string' },
+  report: { type: 'string' },
+  'no-wait': { type: 'boolean' },
+} as const;
+
+/** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
+const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size'] as const;
+
+/** Which flag sets each field of the job, for validation messages. */
+const FLAGS: Record<string, string> = {
+  bucket: '--bucket',
+  key: '--prefix',
+  acl: '--acl',
+  set: '--set',
+  remove: '--remove',
+  mimetype: '--mimetype-from-extension',
+  headers: '--header',
+  profile: '--profile',
+};
+
+export const DEFAULT_WINDOW = 20_000;
+export const DEFAULT_FAIL_THRESHOLD = { ratio: 0.5, after: 1_000 } as const;
+
+export interface MigrateRequest {
+  /** Undefined with `--resume ID` alone: the run's own spec is used. */
+  spec: MigrationSpec | undefined;
+  runId: string | undefined;
+  resume: boolean;
+  dryRun: boolean;
+  window: number;
+  ratePerSecond: number | undefined;
+  failureThreshold: { after: number; ratio: number } | undefined;
+  reportPath: string | undefined;
+  wait: boolean;
+  globals: GlobalOptions;
+}
+
+function positiveNumber(raw: string | undefined, flag: string, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  const value = Number(raw.trim().replace(/_/g, ''));
+  if (raw.trim() === '' || !Number.isFinite(value) || value <= 0 || value > max) throw new UsageError(flag, `${JSON.stringify(raw)} is not allowed; give a number above 0, at most ${max}`);
+  return value;
+}
+
+/** `0.5`, `50%` or `off`. */
+export function parseFailThreshold(raw: string | undefined, afterRaw: string | undefined): { after: number; ratio: number } | undefined {
+  const after = parseInteger(afterRaw, '--fail-after', 1, Number.MAX_SAFE_INTEGER);
+  if (raw?.trim().toLowerCase() === 'off') {
+    if (after !== undefined) throw new UsageError('--fail-after', 'does not apply with --fail-threshold off');
+    return undefined;
+  }
+  let ratio: number = DEFAULT_FAIL_THRESHOLD.ratio;
+  if (raw !== undefined) {
+    const text = raw.trim();
+    const value = text.endsWith('%') ? Number(text.slice(0, -1)) / 100 : Number(text);
+    if (text === '' || !Number.isFinite(value) || value <= 0 || value > 1)
+      throw new UsageError('--fail-threshold', `${JSON.stringify(raw)} is not allowed; give the share of failed jobs that stops the run, above 0 and at most 1 (0.5 or 50%), or "off"`);
+    ratio = value;
+  }
+  return { ratio, after: after ?? DEFAULT_FAIL_THRESHOLD.after };
+}
+
+/** Pure: the spec flags into a migration spec, validated with the job schema (errors name the flag). */
+function specFrom(values: ParsedValues): MigrationSpec {
+  const bucket = stringFlag(values, 'bucket');
+  if (bucket === undefined) throw new UsageError('--bucket', 'is required: the bucket whose objects are migrated (or give --resume ID to continue a run)');
+  const acl = stringFlag(values, 'acl');
+  if (acl === undefined)
+    throw new UsageError('--acl', `is required: each rewrite is a copy onto itself, which resets the object's ACL; allowed: ${ACL_CHOICES} ("replicate-source" keeps each object's own)`);
+  const set = parseMetadataPairs(listFlag(values, 'set'), '--set');
+  const remove = listFlag(values, 'remove');
+  for (const name of remove) {
+    if (name.trim() === '') throw new UsageError('--remove', 'needs a metadata name');
+    const clash = Object.keys(set ?? {}).find((k) => k.toLowerCase() === name.toLowerCase());
+    if (clash !== undefined) throw new UsageError('--remove', `"${name}" is also given to --set ("${clash}"); set it or remove it, not both`);
+  }
+  const headers = parsePairs(listFlag(values, 'header'), '--header') ?? {};
+  const cacheControl = stringFlag(values, 'cache-control');
+  if (cacheControl !== undefined) {
+    if (Object.keys(headers).some((h) => h.toLowerCase() === 'cache-control')) throw new UsageError('--cache-control', 'is also given as --header cache-control=...; give it once');
+    headers['cache-control'] = cacheControl;
+  }
+  const mimetypeFromExtension = booleanFlag(values, 'mimetype-from-extension');
+  if (set === undefined && remove.length === 0 && Object.keys(headers).length === 0 && !mimetypeFromExtension)
+    throw new UsageError('--set', 'nothing to change: give at least one of --set, --remove, --mimetype-from-extension, --cache-control or --header');
+
+  const filter: KeyFilterOptions = {};
+  const glob = stringFlag(values, 'filter');
+  if (glob !== undefined) {
+    try {
+      globToRegExp(glob, '--filter');
+    } catch (err) {
+      if (err instanceof ValidationError) throw new UsageError('--filter', err.message.slice(err.field.length + 2));
+      throw err;
+    }
+    filter.glob = glob;
+  }
+  const minSize = parseInteger(stringFlag(values, 'min-size'), '--min-size', 0, Number.MAX_SAFE_INTEGER);
+  const maxSize = parseInteger(stringFlag(values, 'max-size'), '--max-size', 0, Number.MAX_SAFE_INTEGER);
+  if (minSize !== undefined && maxSize !== undefined && minSize > maxSize) throw new UsageError('--min-size', `(${minSize}) is larger than --max-size (${maxSize}): no object could match`);
+  if (minSize !== undefined) filter.minSize = minSize;
+  if (maxSize !== undefined) filter.maxSize = maxSize;
+
+  const prefix = stringFlag(values, 'prefix');
+  // Only the fields given: the spec is the run's identity (its default id is a hash of it).
+  const spec: MigrationSpec = { profile: stringFlag(values, 'profile') ?? 'default', bucket, acl: acl as MigrationSpec['acl'] };
+  if (prefix !== undefined && prefix !== '') spec.prefix = prefix;
+  if (set !== undefined) spec.set = set;
+  if (remove.length > 0) spec.remove = remove;
+  if (mimetypeFromExtension) spec.mimetypeFromExtension = true;
+  if (Object.keys(headers).length > 0) spec.headers = headers;
+  if (Object.keys(filter).length > 0) spec.filter = filter;
+  // Every job of the run is this probe with another key: check it the way the workers will.
+  validatePayload(rewriteJobFor(spec, { key: `${prefix ?? ''}probe` }, undefined, undefined), FLAGS);
+  return spec;
+}
+
+/** Pure: the command line into what to run; UsageError naming the flag otherwise. */
+export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: MigrateRequest }> {
+  const { values } = parseCommandLine('migrate-metadata', argv, OPTIONS, { names: [] });
+  if (values.help === true) return { help: true };
+  const globals: GlobalOptions = {
+    overrides: { redisUrl: stringFlag(values, 'redis-url'), queue: stringFlag(values, 'queue'), prefix: stringFlag(values, 'queue-prefix') },
+    json: booleanFlag(values, 'json'),
+  };
+  const runIdFlag = stringFlag(values, 'run-id');
+  const resumeId = stringFlag(values, 'resume');
+  if (runIdFlag !== undefined && resumeId !== undefined) throw new UsageError('--resume', 'give --run-id (start or continue that run) or --resume (continue an existing run), not both');
+  const runId = resumeId ?? runIdFlag;
+  if (runId !== undefined) {
+    try {
+      RunStore.assertRunId(runId);
+    } catch (err) {
+      if (err instanceof ValidationError) throw new UsageError(resumeId !== undefined ? '--resume' : '--run-id', err.message.slice(err.field.length + 2));
+      throw err;
+    }
+  }
+  const resume = resumeId !== undefined;
+  const dryRun = booleanFlag(values, 'dry-run');
+  if (dryRun && resume) throw new UsageError('--dry-run', 'does not apply to --resume (a dry run lists what a new run would do; see a run with: s3jobs run show ID)');
+  const specGiven = SPEC_FLAGS.some((f) => values[f] !== undefined);
+  const spec = resume && !specGiven ? undefined : specFrom(values);
+  const wait = !booleanFlag(values, 'no-wait');
+  return {
+    help: false,
+    request: {
+      spec,
+      runId,
+      resume,
+      dryRun,
+      window: parseInteger(stringFlag(values, 'window'), '--window', 1, 10_000_000) ?? DEFAULT_WINDOW,
+      ratePerSecond: positiveNumber(stringFlag(values, 'rate'), '--rate', 1_000_000),
+      failureThreshold: parseFailThreshold(stringFlag(values, 'fail-threshold'), stringFlag(values, 'fail-after')),
+      reportPath: stringFlag(values, 'report'),
+      wait,
+      globals,
+    },
+  };
+}
+
+/** The listing client, with the producer's own credentials from its profile. */
+export function listingBucket(config: S3JobsConfig, spec: MigrationSpec): S3Bucket {
+  let profile;
+  try {
+    profile = resolveProfile(config, spec.profile);
+  } catch (err) {
+    throw new UsageError('--profile', `${(err as Error).message.replace('on this worker', 'for this producer (it lists the bucket with it)')}`);
+  }
+  return new S3Bucket({
+    name: spec.bucket,
+    accessKey: profile.accessKey,
+    secretKey: profile.secretKey,
+    sessionToken: profile.sessionToken,
+    endpoint: profile.endpoint,
+    region: profile.region,
+    forcePathStyle: profile.forcePathStyle,
+    timeout: profile.requestTimeoutMs ?? 60_000,
+  });
+}
+
+/** Extra I/O the migrate command uses beyond `CliIo`; taken from the process for `processIo`. */
+export interface MigrateIo extends CliIo {
+  /** Whether stderr is a terminal (a redrawn bar) or not (plain lines). */
+  isTTY?: boolean | undefined;
+  columns?: number | undefined;
+  /** Stops the run on Ctrl-C; returns the function that removes the handler. */
+  onInterrupt?: ((handler: () => void) => () => void) | undefined;
+}
+
+function terminalOf(io: MigrateIo): { tty: boolean; columns: number | undefined; onInterrupt: MigrateIo['onInterrupt'] } {
+  if (io !== processIo) return { tty: io.isTTY === true, columns: io.columns, onInterrupt: io.onInterrupt };
+  return {
+    tty: process.stderr.isTTY === true,
+    columns: process.stderr.columns,
+    onInterrupt: (handler) => {
+      let count = 0;
+      const listener = (): void => {
+        count++;
+        // A second Ctrl-C means "now": the run is resumable all the same.
+        if (count > 1) process.exit(EXIT_INTERRUPTED);
+        handler();
+      };
+      process.on('SIGINT', listener);
+      return () => process.off('SIGINT', listener);
+    },
+  };
+}
+
+/** Pure: how to continue an interrupted or unfinished run. */
+export function resumeHint(runId: string): string {
+  return `s3jobs migrate-metadata --resume ${runId}`;
+}
+
+/** Pure: the exit code a finished call maps to. */
+export function migrationExitCode(result: MigrationResult): number {
+  if (result.interrupted) return EXIT_INTERRUPTED;
+  if (result.run.state === 'stopped' || result.run.deadLettered > 0) return ExitCode.Failed;
+  return ExitCode.Ok;
+}
+
+function describeChanges(spec: MigrationSpec): string {
+  const parts: string[] = [];
+  for (const [k, v] of Object.entries(spec.set ?? {})) parts.push(`set ${k}=${v}`);
+  for (const k of spec.remove ?? []) parts.push(`remove ${k}`);
+  if (spec.mimetypeFromExtension === true) parts.push('Content-Type from the extension');
+  for (const [k, v] of Object.entries(spec.headers ?? {})) parts.push(`${k}: ${v}`);
+  parts.push(`ACL ${spec.acl}`);
+  return parts.join('; ');
+}
+
+function describeSelection(spec: MigrationSpec): string {
+  const parts = [`s3://${spec.bucket}/${spec.prefix ?? ''}`];
+  if (spec.filter?.glob !== undefined) parts.push(`keys matching ${spec.filter.glob}`);
+  if (spec.filter?.minSize !== undefined) parts.push(`at least ${formatCount(spec.filter.minSize)} bytes`);
+  if (spec.filter?.maxSize !== undefined) parts.push(`at most ${formatCount(spec.filter.maxSize)} bytes`);
+  return parts.join(', ');
+}
+
+/** Pure: the dry run's report. */
+export function formatDryRun(spec: MigrationSpec, result: MigrationResult): string {
+  const dry = result.dryRun!;
+  const lines = [
+    `Dry run of run ${result.run.id}: nothing was changed, nothing enqueued.`,
+    `  objects:  ${describeSelection(spec)}`,
+    `  listed:   ${formatCount(dry.listed)}`,
+    `  match:    ${formatCount(dry.matched)}`,
+    `  change:   ${describeChanges(spec)}`,
+  ];
+  if (dry.sample.length > 0) lines.push(`  first matches:`, ...dry.sample.map((k) => `    ${k}`));
+  if (result.interrupted) lines.push('Interrupted: the counts above are partial.');
+  else lines.push(`Run the same command without --dry-run to enqueue ${formatCount(dry.matched)} rewrite job${dry.matched === 1 ? '' : 's'}.`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function specOfRun(store: RunStore, runId: string): Promise<MigrationSpec> {
+  const run = await store.get(runId);
+  if (run === undefined) throw new RunNotFoundError(runId);
+  if (run.kind !== MIGRATION_KIND || run.spec === null || typeof run.spec !== 'object') throw new UsageError('--resume', `run ${runId} is a ${run.kind} run, not a metadata migration`);
+  return run.spec as MigrationSpec;
+}
+
+async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
+  const config = loadQueueConfig(request.globals, io);
+  const terminal = terminalOf(io);
+  const controller = new AbortController();
+  const removeInterrupt = terminal.onInterrupt?.(() => {
+    io.stderr(`${terminal.tty ? '\n' : ''}Interrupted: stopping the listing (Ctrl-C again to quit at once)...\n`);
+    controller.abort();
+  });
+  try {
+    return await withRuns(config, async ({ queue, store }) => {
+      const spec = request.spec ?? (await specOfRun(store, request.runId!));
+      const bucket = listingBucket(config, spec);
+      const display = new ProgressDisplay({ write: (t) => io.stderr(t), tty: terminal.tty, columns: terminal.columns });
+      const options: MigrationOptions = {
+        runId: request.runId,
+        mustExist: request.resume,
+        dryRun: request.dryRun,
+        window: request.window,
+        ratePerSecond: request.ratePerSecond,
+        failureThreshold: request.failureThreshold,
+        reportPath: request.reportPath,
+        waitForCompletion: request.wait,
+        attempts: config.retry.attempts,
+        backoffMs: config.retry.backoffBaseMs,
+        signal: controller.signal,
+        onProgress: (r, status) => display.update(r, status),
+      };
+      const started = Date.now();
+      let result: MigrationResult;
+      try {
+        result = await runMigration({ bucket, queue, store }, spec, options);
+      } finally {
+        display.finish();
+        await bucket.close().catch(() => undefined);
+      }
+      const code = migrationExitCode(result);
+      if (request.globals.json) {
+        printJson(io, { run: result.run, dryRun: result.dryRun, reportPath: result.reportPath, interrupted: result.interrupted, resumed: result.resumed, exitCode: code });
+      } else if (result.dryRun !== undefined) {
+        io.stdout(formatDryRun(spec, result));
+      } else {
+        if (result.resumed) io.stderr(`(resumed run ${result.run.id}, created ${new Date(result.run.createdAt).toISOString()})\n`);
+        if (!result.reportFound) io.stderr(`note: the run's report was not found here; rows drained earlier are in the report where the run started\n`);
+        io.stdout(summaryTable(result.run, { elapsedMs: Date.now() - started, reportPath: result.reportPath, interrupted: result.interrupted }));
+      }
+      if (result.interrupted) io.stderr(`The run is resumable: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(result.run.id)}\n`);
+      else if (result.dryRun === undefined && result.run.state === 'draining')
+        io.stderr(`Everything is enqueued; workers are finishing the run. Follow it with: s3jobs run show ${result.run.id}; collect its report with: s3jobs run report ${result.run.id}\n`);
+      else if (result.run.state === 'stopped') io.stderr(`Run ${result.run.id} was stopped: ${result.run.stopReason ?? ''}. Its dead letters: s3jobs dlq list\n`);
+      return code;
+    });
+  } catch (err) {
+    if (err instanceof RunNotFoundError) {
+      io.stderr(`s3jobs migrate-metadata: ${err.message}\n`);
+      return ExitCode.NotFound;
+    }
+    if (controller.signal.aborted && request.runId !== undefined) io.stderr(`Resume with: ${resumeHint(request.runId)}\n`);
+    throw err;
+  } finally {
+    removeInterrupt?.();
+  }
+}
+
+/** The config, with an invalid --queue-prefix named as such (loadCliConfig knows it as --prefix). */
+function loadQueueConfig(globals: GlobalOptions, io: CliIo): S3JobsConfig {
+  try {
+    return loadCliConfig(globals, io);
+  } catch (err) {
+    if (err instanceof UsageError && err.field === '--prefix') throw new UsageError('--queue-prefix', err.message.slice(err.field.length + 2));
+    throw err;
+  }
+}
+
+const HELP = commandHelp({
+  usage: 's3jobs migrate-metadata --bucket B [--prefix P] --acl ACL [--set NAME=VALUE ...] [--remove NAME ...]\n         [--mimetype-from-extension] [--cache-control V] [--header NAME=VALUE ...] [flags]',
+  summary: `Changes the metadata of every object under a prefix — a bulk migration. The bucket is listed page
+by page and one metadata-rewrite job per matching object is enqueued for the workers; progress is
+shown live and a CSV report (bucket, key, status, changed, error code, message, attempts, new ETag)
+lists every object once. Other metadata and system headers (Content-Type, Cache-Control, ...) are
+kept unless changed. The listing uses this machine's connection profile (--profile); the rewrites
+use the workers' profile of the same name.
+
+A migration is a named run kept in Redis: see it with 's3jobs runs' and 's3jobs run show ID'. If
+this command stops (Ctrl-C, a crash, a lost terminal), run the same command again, or
+--resume ID: it continues from where the listing was, and no object is enqueued twice. The run id
+is a hash of the options, so the same command always means the same run; once the run is finished,
+running it again only prints its summary (give --run-id NEW to run it anew).
+
+Start with --dry-run: it lists what would change and changes nothing.`,
+  examples: [
+    's3jobs migrate-metadata --bucket media --prefix site/ --acl private --mimetype-from-extension --dry-run',
+    's3jobs migrate-metadata --bucket media --prefix site/ --acl private --mimetype-from-extension --cache-control max-age=3600',
+    's3jobs migrate-metadata --bucket media --prefix photos/2023/ --acl replicate-source --set owner=team-a --remove draft --filter "**/*.jpg"',
+    's3jobs migrate-metadata --bucket logs --acl private --header content-encoding=gzip --min-size 1 --rate 200 --window 5000',
+    's3jobs migrate-metadata --resume mig-3f2a9c0d1e4b5a6f',
+  ],
+  flags: `What to change (at least one):
+  --set NAME=VALUE           add or overwrite one user metadata entry (x-amz-meta-NAME; repeat)
+  --remove NAME              delete one user metadata entry (repeat)
+  --mimetype-from-extension  set Content-Type from each key's extension (.html, .jpg, ...);
+                             objects with an unknown extension keep theirs
+  --cache-control VALUE      set Cache-Control, e.g. "max-age=3600, public"
+  --header NAME=VALUE        set a system header (repeat): cache-control, content-disposition,
+                             content-encoding, content-language, expires; NAME= removes it
+  --acl ACL                  required (each rewrite is a copy onto itself, which resets the ACL):
+                             ${wrapList([...CANNED_ACLS.object, 'replicate-source'], 29)}
+                             (replicate-source keeps each object's own ACL)
+
+Which objects:
+  --bucket NAME              required
+  --prefix P                 only keys starting with P (here the S3 key prefix; the queue's Redis
+                             key prefix is --queue-prefix)
+  --filter GLOB              only keys matching GLOB (whole key): * within a path segment,
+                             ** across segments, ? one character; e.g. "**/*.jpg"
+  --min-size N, --max-size N only objects of N bytes or more / at most N bytes
+  --profile NAME             connection profile to list with (default "default"); the workers
+                             need one of the same name
+
+The run:
+  --run-id ID                name the run (default: a hash of the options above); an existing run
+                             of that id is continued (its options must be the same)
+  --resume ID                continue run ID (its own options are used; giving them is optional)
+  --dry-run                  list and count what would change; change nothing (no jobs, no run)
+  --window N                 at most N jobs waiting in the queue: listing pauses while it is full,
+                             so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
+  --rate N                   at most N objects per second (each is a HEAD and a copy request),
+                             so a busy bucket never answers SlowDown (default: as fast as workers go)
+  --fail-threshold R|off     stop the run when more than R (0.5 or 50%) of the finished jobs were
+                             dead-lettered ... (default 0.5)
+  --fail-after N             ... once at least N jobs finished (default ${formatCount(DEFAULT_FAIL_THRESHOLD.after)}). A stopped
+                             run's jobs not yet started are cancelled (reported as such)
+  --report FILE              the CSV report (default <run id>.report.csv here; a resumed run keeps
+                             its own)
+  --no-wait                  return once everything is enqueued (collect the report later with
+                             s3jobs run report ID)
+  --queue-prefix PREFIX      BullMQ key prefix (default S3JOBS_PREFIX or "{s3jobs}")
+
+Progress goes to stderr: a bar redrawn in place on a terminal (at most 5 times a second), else a
+line every 5 s. The summary goes to stdout (with --json: one JSON document).
+
+What the exit code says here: 0 every object completed (with --no-wait: everything enqueued; with
+--dry-run: listed), 1 objects were dead-lettered or the run was stopped (failure threshold), 4 no
+run to --resume, 130 interrupted (Ctrl-C): the run is resumable, the command says how.`,
+});
+
+export const migrateMetadataCommand: CliCommand = {
+  name: 'migrate-metadata',
+  summary: 'change the metadata of every object under a prefix (a resumable bulk run)',
+  help: HELP,
+  async run(argv, io) {
+    const parsed = parseMigrateArgs(argv);
+    if (parsed.help) {
+      io.stdout(HELP);
+      return ExitCode.Ok;
+    }
+    return run(parsed.request, io as MigrateIo);
+  },
+};

@@ -1,0 +1,328 @@
+/**
+ * `s3jobs runs` and `s3jobs run show|report|delete ID`: the bulk runs (metadata migrations) kept in
+ * Redis — a table of them, one in detail, its CSV report brought up to date, and its removal.
+ */
+import { copyFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Queue } from 'bullmq';
+import type { RedisConnection } from '../../shared/queue/connection.js';
+import { redactUrl, type S3JobsConfig } from '../../shared/config/config.js';
+import { S3JobsError, ValidationError } from '../../shared/errors.js';
+import { deadLetterQueueName } from '../../shared/queue/names.js';
+import { RunStore, type LeaseHolder, type RunInfo } from '../../shared/runs/index.js';
+import { describeHolder, RunLease } from '../migrate/lease.js';
+import { canonicalJson, type MigrationSpec } from '../migrate/migration.js';
+import { finishedOf, formatCount, formatDuration, summaryTable } from '../migrate/progress.js';
+import { ReportFile } from '../migrate/report.js';
+import { cancelQueuedRunJobs, purgeRunDeadLetters, unfinishedRunJobs } from '../migrate/run-jobs.js';
+import { booleanFlag, GLOBAL_OPTIONS, globalsFrom, parseCommandLine, parseInteger, stringFlag, type GlobalOptions, type Parsed } from './args.js';
+import { closeRedis, connectRedis, isoTime, loadCliConfig, printJson, type CliCommand, type CliIo } from './context.js';
+import { ExitCode, isRedisUnavailable, RedisUnavailableError, UsageError } from './exit-codes.js';
+import { commandHelp } from './help.js';
+
+/** What the run commands work with: the queue, its dead-letter queue and the run store. */
+export interface RunContext {
+  redis: RedisConnection;
+  queue: Queue;
+  deadLetters: Queue;
+  store: RunStore;
+}
+
+/** Runs `fn` connected to the configured queue's runs, always closing the connection. */
+export async function withRuns<T>(config: S3JobsConfig, fn: (ctx: RunContext) => Promise<T>): Promise<T> {
+  const redis = await connectRedis(config.redisUrl);
+  const queue = new Queue(config.queue, { connection: redis, prefix: config.prefix });
+  const deadLetters = new Queue(deadLetterQueueName(config.queue), { connection: redis, prefix: config.prefix });
+  try {
+    return await fn({ redis, queue, deadLetters, store: new RunStore(redis, config.prefix, config.queue) });
+  } catch (err) {
+    if (isRedisUnavailable(err) && !(err instanceof RedisUnavailableError))
+      throw new RedisUnavailableError(`lost Redis at ${redactUrl(config.redisUrl)} (${err instanceof Error ? err.message : String(err)})`, err);
+    throw err;
+  } finally {
+    await queue.close().catch(() => undefined);
+    await deadLetters.close().catch(() => undefined);
+    closeRedis(redis);
+  }
+}
+
+class NoSuchRun extends S3JobsError {
+  override name = 'NoSuchRun';
+  constructor(id: string, queue: string) {
+    super('S3JOBS_RUN_NOT_FOUND', `no run ${id} in queue ${queue} (list them with: s3jobs runs)`);
+  }
+}
+
+/** Errors a run command answers with its own exit code. */
+function exitCodeOf(err: unknown): number | undefined {
+  return err instanceof NoSuchRun ? ExitCode.NotFound : undefined;
+}
+
+// ---------------------------------------------------------------------------------------------
+// s3jobs runs
+
+export function parseRunsArgs(argv: readonly string[]): Parsed<{ limit: number; globals: GlobalOptions }> {
+  const { values } = parseCommandLine('runs', argv, { ...GLOBAL_OPTIONS, limit: { type: 'string' } }, { names: [] });
+  if (values.help === true) return { help: true };
+  return { help: false, limit: parseInteger(stringFlag(values, 'limit'), '--limit', 1, 10_000) ?? 20, globals: globalsFrom(values) };
+}
+
+/** `2m 05s`-style age of a time, from `now`. */
+function age(ms: number, now: number): string {
+  return ms > 0 ? formatDuration(Math.max(0, now - ms)) : '-';
+}
+
+/** Pure: the runs as a table, newest first. */
+export function formatRunsTable(runs: readonly RunInfo[], queue: string, now: number): string {
+  if (runs.length === 0) return `No runs in queue ${queue}.\n`;
+  const header = ['RUN ID', 'STATE', 'LISTED', 'ENQUEUED', 'COMPLETED', 'CHANGED', 'DEAD', 'CANCELLED', 'AGE', 'UPDATED'];
+  const rows = runs.map((r) => [
+    r.id,
+    r.state,
+    formatCount(r.listed),
+    formatCount(r.enqueued),
+    formatCount(r.completed),
+    formatCount(r.changed),
+    formatCount(r.deadLettered),
+    formatCount(r.cancelled),
+    age(r.createdAt, now),
+    `${age(r.updatedAt, now)} ago`,
+  ]);
+  const numeric = new Set([2, 3, 4, 5, 6, 7]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === cells.length - 1 ? c : numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return `${runs.length} run${runs.length === 1 ? '' : 's'} in queue ${queue}, newest first:\n${[header, ...rows].map(line).join('\n')}\n`;
+}
+
+const RUNS_HELP = commandHelp({
+  usage: 's3jobs runs [--limit N] [--json]',
+  summary: `Lists the bulk runs (metadata migrations) recorded in Redis for the queue, newest first: state
+(listing, draining = everything enqueued and workers finishing, completed, stopped), counters and age.
+See one run with 's3jobs run show ID'.`,
+  examples: ['s3jobs runs', "s3jobs runs --limit 5 --json | jq '.[] | {id, state, completed}'"],
+  flags: `Runs flags:
+  --limit N   how many runs (1-10000, default 20)`,
+});
+
+export const runsCommand: CliCommand = {
+  name: 'runs',
+  summary: 'list bulk runs (migrations) with their state and counters',
+  help: RUNS_HELP,
+  async run(argv, io) {
+    const parsed = parseRunsArgs(argv);
+    if (parsed.help) {
+      io.stdout(RUNS_HELP);
+      return ExitCode.Ok;
+    }
+    const config = loadCliConfig(parsed.globals, io);
+    return withRuns(config, async ({ store }) => {
+      const runs = await store.list(parsed.limit);
+      if (parsed.globals.json) printJson(io, runs);
+      else io.stdout(formatRunsTable(runs, config.queue, Date.now()));
+      return ExitCode.Ok;
+    });
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// s3jobs run show|report|delete ID
+
+const RUN_OPTIONS = { ...GLOBAL_OPTIONS, out: { type: 'string' }, force: { type: 'boolean' } } as const;
+const RUN_ACTIONS = { show: [], report: ['out'], delete: ['force'] } as const satisfies Record<string, readonly string[]>;
+type RunAction = keyof typeof RUN_ACTIONS;
+
+export interface RunRequest {
+  action: RunAction;
+  runId: string;
+  out: string | undefined;
+  force: boolean;
+  globals: GlobalOptions;
+}
+
+export function parseRunArgs(argv: readonly string[]): Parsed<{ request: RunRequest }> {
+  const { values, positionals } = parseCommandLine('run', argv, RUN_OPTIONS, { names: ['show|report|delete', '<runId>'] });
+  if (values.help === true) return { help: true };
+  const action = positionals[0]!;
+  if (!Object.hasOwn(RUN_ACTIONS, action)) throw new UsageError('show|report|delete', `${JSON.stringify(action)} is not a run action; allowed: show, report, delete`);
+  const allowed: readonly string[] = RUN_ACTIONS[action as RunAction];
+  for (const flag of ['out', 'force']) {
+    if (values[flag] !== undefined && !allowed.includes(flag)) throw new UsageError(`--${flag}`, `does not apply to "run ${action}"`);
+  }
+  const runId = positionals[1]!;
+  try {
+    RunStore.assertRunId(runId, '<runId>');
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError('<runId>', err.message.slice(err.field.length + 2));
+    throw err;
+  }
+  return { help: false, request: { action: action as RunAction, runId, out: stringFlag(values, 'out'), force: booleanFlag(values, 'force'), globals: globalsFrom(values) } };
+}
+
+/** Pure: what the run changes, in words. */
+function describeSpec(spec: unknown): string[] {
+  if (spec === null || typeof spec !== 'object') return [`  spec:        ${JSON.stringify(spec)}`];
+  const s = spec as Partial<MigrationSpec>;
+  const changes: string[] = [];
+  for (const [k, v] of Object.entries(s.set ?? {})) changes.push(`set ${k}=${v}`);
+  for (const k of s.remove ?? []) changes.push(`remove ${k}`);
+  if (s.mimetypeFromExtension === true) changes.push('Content-Type from the extension');
+  for (const [k, v] of Object.entries(s.headers ?? {})) changes.push(`${k}: ${v}`);
+  const filter = s.filter === undefined ? [] : [`  filter:      ${canonicalJson(s.filter)}`];
+  return [`  objects:     s3://${s.bucket ?? '?'}/${s.prefix ?? ''} (profile ${s.profile ?? '?'})`, ...filter, `  change:      ${changes.join('; ') || '-'}`, `  acl:         ${s.acl ?? '-'}`];
+}
+
+export interface RunDetails {
+  run: RunInfo;
+  /** Report rows still in Redis, not yet drained into the report file. */
+  rowsInRedis: number;
+  /** Jobs of the run still in the queue. */
+  jobsInQueue: number;
+  /** The producer driving the run now, if any. */
+  drivenBy: LeaseHolder | undefined;
+}
+
+/** Pure: one run in detail. */
+export function formatRunDetails(d: RunDetails, now: number): string {
+  const { run } = d;
+  const done = finishedOf(run);
+  const percent = run.enqueued === 0 ? '-' : `${Math.floor((done / run.enqueued) * 100)}%${run.state === 'listing' ? ' of what is enqueued so far' : ''}`;
+  const lines = [
+    `Run ${run.id} (${run.kind}): ${run.state}${run.stopReason === undefined ? '' : ` — ${run.stopReason}`}`,
+    ...describeSpec(run.spec),
+    `  created:     ${isoTime(run.createdAt)} (${age(run.createdAt, now)} ago)`,
+    `  updated:     ${isoTime(run.updatedAt)}`,
+    `  finished:    ${isoTime(run.finishedAt)}`,
+    `  listing:     ${run.state === 'listing' ? `at page ${run.nextPage + 1}` : `done (${formatCount(run.nextPage)} page${run.nextPage === 1 ? '' : 's'})`}`,
+    `  progress:    ${formatCount(done)} of ${formatCount(run.enqueued)} finished (${percent})`,
+    `  in queue:    ${formatCount(d.jobsInQueue)} job${d.jobsInQueue === 1 ? '' : 's'}`,
+    `  driven by:   ${d.drivenBy === undefined ? 'no producer now' : describeHolder(d.drivenBy)}`,
+    `  report:      ${run.report ?? '-'}${d.rowsInRedis > 0 ? ` (${formatCount(d.rowsInRedis)} row${d.rowsInRedis === 1 ? '' : 's'} still in Redis: s3jobs run report ${run.id})` : ''}`,
+    '',
+    summaryTable(run).split('\n').slice(1).join('\n').trimEnd(),
+  ];
+  if (run.state === 'listing' && d.drivenBy === undefined) lines.push(`Resume it with: s3jobs migrate-metadata --resume ${run.id}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function getRun(store: RunStore, id: string, queue: string): Promise<RunInfo> {
+  const run = await store.get(id);
+  if (run === undefined) throw new NoSuchRun(id, queue);
+  return run;
+}
+
+/** Marks a run whose every job has finished as completed (a run left draining by --no-wait). */
+async function settleIfDone(store: RunStore, run: RunInfo): Promise<RunInfo> {
+  if (run.state !== 'draining' || finishedOf(run) < run.enqueued) return run;
+  await store.setState(run.id, 'completed');
+  return (await store.get(run.id)) ?? run;
+}
+
+async function runAction(request: RunRequest, ctx: RunContext, config: S3JobsConfig, io: CliIo): Promise<number> {
+  const { store, queue } = ctx;
+  const json = request.globals.json;
+  switch (request.action) {
+    case 'show': {
+      const run = await getRun(store, request.runId, config.queue);
+      const details: RunDetails = { run, rowsInRedis: await store.outcomesPending(run.id), jobsInQueue: await unfinishedRunJobs(queue, run.id), drivenBy: await store.leaseHolder(run.id) };
+      if (json) printJson(io, details);
+      else io.stdout(formatRunDetails(details, Date.now()));
+      return ExitCode.Ok;
+    }
+    case 'report': {
+      let run = await getRun(store, request.runId, config.queue);
+      // The report has one writer: the producer driving the run keeps it current itself.
+      const lease = await RunLease.acquire(store, run.id);
+      try {
+        const target = resolve(request.out ?? run.report ?? `${run.id}.report.csv`);
+        let note: string | undefined;
+        if (run.report !== undefined && run.report !== target) {
+          if (existsSync(run.report)) copyFileSync(run.report, target);
+          else note = `the run's report ${run.report} is not on this machine: ${target} holds only the rows drained now`;
+        }
+        const { report, found } = ReportFile.open(target, false);
+        if (!found && note === undefined && run.report !== undefined) note = `the run's report was not found: ${target} was started again and holds only the rows drained now`;
+        const written = await report.drain(store, run.id);
+        if (run.report !== target) await store.setReport(run.id, target);
+        run = await settleIfDone(store, (await store.get(run.id)) ?? run);
+        if (json) printJson(io, { run, reportPath: target, rowsWritten: written, note });
+        else {
+          io.stdout(`Report of run ${run.id}: ${target} (${formatCount(written)} new row${written === 1 ? '' : 's'} written; ${formatCount(finishedOf(run))} of ${formatCount(run.enqueued)} objects finished)\n`);
+          if (note !== undefined) io.stderr(`note: ${note}\n`);
+        }
+        return ExitCode.Ok;
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+    case 'delete': {
+      const run = await getRun(store, request.runId, config.queue);
+      const lease = await RunLease.acquire(store, run.id);
+      try {
+        const left = await unfinishedRunJobs(queue, run.id);
+        if (left > 0 && !request.force) {
+          io.stderr(
+            `s3jobs run: run ${run.id} still has ${formatCount(left)} job${left === 1 ? '' : 's'} in the queue; let it finish, or give --force to cancel them and delete the run\n`,
+          );
+          return ExitCode.Failed;
+        }
+        const cancelled = left > 0 ? await cancelQueuedRunJobs(queue, store, run.id, 'run deleted') : 0;
+        const purged = await purgeRunDeadLetters(ctx.deadLetters, run.id);
+        await store.delete(run.id);
+        if (json) printJson(io, { deleted: run.id, cancelledJobs: cancelled, deadLettersRemoved: purged, report: run.report });
+        else
+          io.stdout(
+            `Deleted run ${run.id}${cancelled > 0 ? `, cancelled ${formatCount(cancelled)} queued job${cancelled === 1 ? '' : 's'}` : ''}${purged > 0 ? `, removed its ${formatCount(purged)} dead letter${purged === 1 ? '' : 's'}` : ''}.${run.report === undefined ? '' : ` Its report stays at ${run.report}.`}\n`,
+          );
+        return ExitCode.Ok;
+      } finally {
+        await lease.release().catch(() => undefined);
+      }
+    }
+  }
+}
+
+const RUN_HELP = commandHelp({
+  usage: 's3jobs run show <runId> [--json]\n       s3jobs run report <runId> [--out FILE]\n       s3jobs run delete <runId> [--force]',
+  summary: `One bulk run (a metadata migration) kept in Redis:
+
+  show     its options, state, counters, listing position, jobs still queued, the producer
+           driving it (if any) and its report
+  report   drains the report rows still in Redis into the run's CSV report (or into FILE, which then
+           becomes the run's report, with the rows written so far copied in). Use it after
+           'migrate-metadata --no-wait', or when the producer stopped before the workers finished.
+           A run whose jobs have all finished is marked completed.
+  delete   removes the run from Redis: its counters, listing position, unreported rows and its
+           dead-lettered jobs (the report file stays). Refused while jobs of the run are queued,
+           unless --force, which cancels them first. After a delete the same migration command
+           starts a new run.`,
+  examples: ['s3jobs run show mig-3f2a9c0d1e4b5a6f', 's3jobs run report mig-3f2a9c0d1e4b5a6f --out /tmp/report.csv', 's3jobs run delete mig-3f2a9c0d1e4b5a6f'],
+  flags: `Run flags:
+  --out FILE   report: write the report here (default: the run's own report file)
+  --force      delete: cancel the run's queued jobs and delete it anyway`,
+});
+
+export const runCommand: CliCommand = {
+  name: 'run',
+  summary: 'show a bulk run, bring its report up to date, or delete it',
+  help: RUN_HELP,
+  async run(argv, io) {
+    const parsed = parseRunArgs(argv);
+    if (parsed.help) {
+      io.stdout(RUN_HELP);
+      return ExitCode.Ok;
+    }
+    const config = loadCliConfig(parsed.request.globals, io);
+    try {
+      return await withRuns(config, (ctx) => runAction(parsed.request, ctx, config, io));
+    } catch (err) {
+      const code = exitCodeOf(err);
+      if (code === undefined) throw err;
+      io.stderr(`s3jobs run: ${(err as Error).message}\n`);
+      return code;
+    }
+  },
+};
