@@ -76,6 +76,18 @@ Enqueue jobs (workers run them; add --wait to wait for the result):
   copy <srcBucket>/<srcKey> <dstBucket>/<dstKey> --acl ACL   server-side copy of one object
   rewrite-metadata <bucket>/<key> --acl ACL [--set k=v]      change an object's metadata in place
   bucket create <bucket> | bucket delete <bucket> [--empty]  create or delete a bucket
+  sync <srcBucket>/<prefix> <dstBucket>/<prefix> --acl ACL   copy what is missing or changed
+                          under a prefix (one copy job per object)
+
+Schedules (kept in Redis; fire while a worker runs):
+  schedule add <name> --every 1h | --cron "0 3 * * *" [--tz Z] copy|sync|rewrite-metadata ...
+  schedule list | schedule remove <name>
+
+Bulk runs (resumable; progress, counters and a CSV report per run):
+  migrate-metadata --bucket B [--prefix P] --acl ACL [--set k=v] ...   change the metadata of
+                          every object under a prefix (try --dry-run first)
+  runs                    the runs, with state and counters
+  run show|report|delete <runId>   one run in detail, its report brought up to date, or removed
 
 Inspect:
   status <jobId>          where a job is: waiting, active, completed (with result), dead-lettered
