@@ -15,3 +15,15 @@ export {
   type RetryOutcome,
   type RetryAllOutcome,
 } from './dead-letters.js';
+export {
+  addSchedule,
+  getSchedule,
+  listSchedules,
+  removeSchedule,
+  ScheduleExistsError,
+  parseDuration,
+  type Repeat,
+  type ScheduleInfo,
+  type ScheduleOptions,
+  type ScheduleTarget,
+} from './schedule/index.js';
