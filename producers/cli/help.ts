@@ -82,12 +82,6 @@ Enqueue jobs (workers run them; add --wait to wait for the result):
 Schedules (kept in Redis; fire while a worker runs):
   schedule add <name> --every 1h | --cron "0 3 * * *" [--tz Z] copy|sync|rewrite-metadata ...
   schedule list | schedule remove <name>
-  sync <srcBucket>/<prefix> <dstBucket>/<prefix> --acl ACL   copy what is missing or changed
-                          under a prefix (one copy job per object)
-
-Schedules (kept in Redis; fire while a worker runs):
-  schedule add <name> --every 1h | --cron "0 3 * * *" [--tz Z] copy|sync|rewrite-metadata ...
-  schedule list | schedule remove <name>
 
 Bulk runs (resumable; progress, counters and a CSV report per run):
   migrate-metadata --bucket B [--prefix P] --acl ACL [--set k=v] ...   change the metadata of

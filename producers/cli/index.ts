@@ -10,10 +10,8 @@ import { dlqCommand } from './dlq.js';
 import { migrateMetadataCommand } from './migrate.js';
 import { rewriteMetadataCommand } from './rewrite-metadata.js';
 import { scheduleCommand } from './schedule.js';
-import { scheduleCommand } from './schedule.js';
 import { runCommand, runsCommand } from './runs.js';
 import { queueCommand, statusCommand } from './status.js';
-import { syncCommand } from './sync.js';
 import { syncCommand } from './sync.js';
 
 export { TOP_LEVEL_HELP } from './help.js';
@@ -21,7 +19,7 @@ export { ExitCode, EXIT_CODES_HELP } from './exit-codes.js';
 export { processIo, reportError, type CliCommand, type CliIo } from './context.js';
 
 export const PRODUCER_COMMANDS: Readonly<Record<string, CliCommand>> = Object.fromEntries(
-  [copyCommand, rewriteMetadataCommand, bucketCommand, syncCommand, scheduleCommand, syncCommand, scheduleCommand, migrateMetadataCommand, statusCommand, queueCommand, runsCommand, runCommand, dlqCommand, configCommand].map((c) => [c.name, c]),
+  [copyCommand, rewriteMetadataCommand, bucketCommand, syncCommand, scheduleCommand, migrateMetadataCommand, statusCommand, queueCommand, runsCommand, runCommand, dlqCommand, configCommand].map((c) => [c.name, c]),
 );
 
 /** Runs one producer sub-command; errors become one stderr line and their exit code. */
