@@ -24,12 +24,16 @@ export async function trackAll(env: WorkerTestEnv): Promise<Job[]> {
   return jobs;
 }
 
-/** The copy jobs in the queue, by destination key. */
-export async function copyJobs(env: WorkerTestEnv): Promise<Map<string, Job>> {
+/** The copy jobs in the queue (any state but dead-lettered). */
+export async function copyJobList(env: WorkerTestEnv): Promise<Job[]> {
   const jobs = await env.producer.queue.getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
+  return jobs.filter((job) => job.name === 'copy');
+}
+
+/** The copy jobs in the queue by destination key; throws if a key has two. */
+export async function copyJobs(env: WorkerTestEnv): Promise<Map<string, Job>> {
   const byKey = new Map<string, Job>();
-  for (const job of jobs) {
-    if (job.name !== 'copy') continue;
+  for (const job of await copyJobList(env)) {
     const key = (job.data as { destination: { key: string } }).destination.key;
     if (byKey.has(key)) throw new Error(`two copy jobs for ${key}: ${byKey.get(key)!.id} and ${job.id}`);
     byKey.set(key, job);
