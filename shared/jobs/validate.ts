@@ -8,16 +8,31 @@ import { JOB_KINDS, MAX_PAYLOAD_BYTES, SCHEMAS, type JobKind, type JobPayload, t
  */
 const SECRET_FIELD = /^(secret|secretkey|secret_key|secretaccesskey|secret_access_key|sessiontoken|session_token|password|passwd|accesskey|access_key|accesskeyid|credentials|authorization|token)$/i;
 
-/** Dotted paths of every secret-looking field name in `value`. */
+/**
+ * Dotted paths of every secret-looking field name in `value`, in depth-first order.
+ *
+ * Walks with an explicit stack, not recursion: a payload nested thousands of levels deep fits
+ * within MAX_PAYLOAD_BYTES (`[[[…]]]` costs 2 bytes a level), and recursing into it overflowed
+ * the call stack — `validateJob` threw a RangeError instead of a ValidationError.
+ */
 export function findSecretFields(value: unknown, path = ''): string[] {
-  if (value === null || typeof value !== 'object') return [];
   const found: string[] = [];
-  for (const [name, child] of Object.entries(value)) {
-    const here = path === '' ? name : `${path}.${name}`;
+  const pending: { name: string; child: unknown; here: string }[] = [];
+  const push = (node: unknown, at: string): void => {
+    if (node === null || typeof node !== 'object') return;
+    const entries = Object.entries(node);
+    // Reversed, so that entries come off the stack in their own order.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [name, child] = entries[i]!;
+      pending.push({ name, child, here: at === '' ? name : `${at}.${name}` });
+    }
+  };
+  push(value, path);
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     // Metadata names are user data, but a metadata entry called "password" is still refused:
     // metadata is readable by anyone who can HEAD the object.
-    if (SECRET_FIELD.test(name)) found.push(here);
-    found.push(...findSecretFields(child, here));
+    if (SECRET_FIELD.test(next.name)) found.push(next.here);
+    push(next.child, next.here);
   }
   return found;
 }

@@ -81,4 +81,29 @@ describe('findSecretFields', () => {
     expect(findSecretFields({ a: 1, b: { secretAccessKey: 'x', c: [{ password: 'y' }] }, sessionToken: 'z' })).toEqual(['b.secretAccessKey', 'b.c.0.password', 'sessionToken']);
     expect(findSecretFields(copy)).toEqual([]);
   });
+
+  it('walks payloads nested tens of thousands of levels deep without overflowing the stack', () => {
+    let deep: unknown = { password: 'x' };
+    for (let i = 0; i < 50_000; i++) deep = { a: deep };
+    expect(findSecretFields({ top: deep })).toEqual([`top${'.a'.repeat(50_000)}.password`]);
+  });
+});
+
+describe('validateJob on a deeply nested payload the size limit cannot see (found by the reliability fuzz run)', () => {
+  // JSON.stringify, which measures the payload, ignores non-index properties of arrays; the
+  // secret-field walk does not. Recursing 50,000 levels into one threw a RangeError.
+  const hidden = (bottom: unknown): unknown[] => {
+    let deep = bottom;
+    for (let i = 0; i < 50_000; i++) deep = { a: deep };
+    return Object.assign(['b'], { extra: deep });
+  };
+
+  it('refuses a secret at the bottom with a ValidationError', () => {
+    const err = fails({ ...rewrite, remove: hidden({ secretKey: 's' }) });
+    expect(err.message).toMatch(/looks like a credential/);
+  });
+
+  it('lets the walk finish when there is nothing to find (the schema decides)', () => {
+    expect(() => validateJob({ ...rewrite, remove: hidden('bottom') })).not.toThrow();
+  });
 });
