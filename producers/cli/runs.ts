@@ -12,7 +12,7 @@ import { deadLetterQueueName } from '../../shared/queue/names.js';
 import { RunStore, type LeaseHolder, type RunInfo } from '../../shared/runs/index.js';
 import { describeHolder, RunLease } from '../migrate/lease.js';
 import { canonicalJson, type MigrationSpec } from '../migrate/migration.js';
-import { finishedOf, formatCount, formatDuration, summaryTable } from '../migrate/progress.js';
+import { finishedOf, formatAge, formatCount, summaryTable } from '../migrate/progress.js';
 import { ReportFile } from '../migrate/report.js';
 import { cancelQueuedRunJobs, purgeRunDeadLetters, unfinishedRunJobs } from '../migrate/run-jobs.js';
 import { booleanFlag, GLOBAL_OPTIONS, globalsFrom, parseCommandLine, parseInteger, stringFlag, type GlobalOptions, type Parsed } from './args.js';
@@ -67,9 +67,9 @@ export function parseRunsArgs(argv: readonly string[]): Parsed<{ limit: number; 
   return { help: false, limit: parseInteger(stringFlag(values, 'limit'), '--limit', 1, 10_000) ?? 20, globals: globalsFrom(values) };
 }
 
-/** `2m 05s`-style age of a time, from `now`. */
+/** How long ago `ms` was, coarsely (`45s`, `12m`, `5h`, `3d`). */
 function age(ms: number, now: number): string {
-  return ms > 0 ? formatDuration(Math.max(0, now - ms)) : '-';
+  return ms > 0 ? formatAge(Math.max(0, now - ms)) : '-';
 }
 
 /** Pure: the runs as a table, newest first. */

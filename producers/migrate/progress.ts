@@ -29,6 +29,24 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(m / 1440)}d ${String(Math.floor((m % 1440) / 60)).padStart(2, '0')}h`;
 }
 
+/** Time left, no finer than a second: `<1 s`, `12 s`, `4m 05s`. */
+export function formatEta(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  if (ms < 1_000) return ms === 0 ? '0 s' : '<1 s';
+  if (ms < 60_000) return `${Math.ceil(ms / 1000)} s`;
+  return formatDuration(ms);
+}
+
+/** A coarse age for tables: `45s`, `12m`, `5h`, `3d`. */
+export function formatAge(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '-';
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  if (s < 48 * 3600) return `${Math.floor(s / 3600)}h`;
+  return `${Math.floor(s / 86_400)}d`;
+}
+
 /** `[=========>          ]` for a fraction in [0, 1]. */
 export function progressBar(fraction: number, width = 20): string {
   const f = Math.min(1, Math.max(0, Number.isFinite(fraction) ? fraction : 0));
@@ -46,9 +64,9 @@ export interface ProgressFigures {
   etaMs: number | undefined;
 }
 
-/** Pure: the counters as one short line, for the bar and for plain lines. */
-export function countersText(run: RunInfo): string {
-  const parts = [`listed ${formatCount(run.listed)}`, `enqueued ${formatCount(run.enqueued)}`, `completed ${formatCount(run.completed)}`, `changed ${formatCount(run.changed)}`, `dead-lettered ${formatCount(run.deadLettered)}`];
+/** Pure: the counters as one short line, for the bar (`short`: "dead" for dead-lettered) and for plain lines. */
+export function countersText(run: RunInfo, short = false): string {
+  const parts = [`listed ${formatCount(run.listed)}`, `enqueued ${formatCount(run.enqueued)}`, `completed ${formatCount(run.completed)}`, `changed ${formatCount(run.changed)}`, `${short ? 'dead' : 'dead-lettered'} ${formatCount(run.deadLettered)}`];
   if (run.cancelled > 0) parts.push(`cancelled ${formatCount(run.cancelled)}`);
   return parts.join(' · ');
 }
@@ -60,15 +78,16 @@ function phaseText(status: MigrationStatus): string {
 
 function rateText(figures: ProgressFigures): string {
   const rate = figures.rate === undefined ? '-' : `${figures.rate >= 10 ? formatCount(figures.rate) : figures.rate.toFixed(1)}/s`;
-  return `${rate} · ETA ${figures.etaMs === undefined ? '-' : formatDuration(figures.etaMs)}`;
+  return `${rate} · ETA ${figures.etaMs === undefined ? '-' : formatEta(figures.etaMs)}`;
 }
 
-/** Pure: one progress-bar line (no newline), cut to `columns`. */
-export function barLine(run: RunInfo, status: MigrationStatus, figures: ProgressFigures, columns = 120): string {
+/** Pure: one progress-bar line (no newline), cut to `columns` (about 125 show it all). */
+export function barLine(run: RunInfo, status: MigrationStatus, figures: ProgressFigures, columns = 160): string {
   const done = finishedOf(run);
   const fraction = run.enqueued === 0 ? 0 : done / run.enqueued;
+  // "+": more is being enqueued, so the share is of what is known so far.
   const percent = `${String(Math.floor(fraction * 100)).padStart(3)}%${status.phase === 'listing' || status.phase === 'paused' ? '+' : ' '}`;
-  const line = `${progressBar(fraction)} ${percent} ${countersText(run)} · ${rateText(figures)} · ${phaseText(status)}`;
+  const line = `${progressBar(fraction, 12)} ${percent} ${countersText(run, true)} · ${rateText(figures)} · ${phaseText(status)}`;
   return line.length > columns - 1 ? `${line.slice(0, Math.max(0, columns - 2))}…` : line;
 }
 
@@ -141,6 +160,7 @@ export class ProgressDisplay {
   readonly #now: () => number;
   readonly #meter = new RateMeter();
   #lastShown = -Infinity;
+  readonly #phasesShown = new Set<MigrationStatus['phase']>();
   #drawn = false;
   #last: { run: RunInfo; status: MigrationStatus } | undefined;
 
@@ -162,8 +182,11 @@ export class ProgressDisplay {
     this.#meter.add(now, finishedOf(run));
     this.#last = { run, status };
     const interval = this.#options.tty ? TTY_INTERVAL_MS : (this.#options.plainIntervalMs ?? PLAIN_INTERVAL_MS);
-    if (now - this.#lastShown < interval) return;
+    // A phase seen for the first time (paused, draining, ...) is shown at once; otherwise at most
+    // once per interval.
+    if (now - this.#lastShown < interval && this.#phasesShown.has(status.phase)) return;
     this.#lastShown = now;
+    this.#phasesShown.add(status.phase);
     this.#show(now);
   }
 
