@@ -1,0 +1,153 @@
+/** The migration driver's pure parts: pacing, the failure threshold, run identity, job ids, lease owners, and the report's crash repair. */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isDeadLocalOwner, leaseOwner, parseLeaseOwner } from '../../../producers/migrate/lease.js';
+import { canonicalJson, defaultRunId, failureThresholdReason, RatePacer, type MigrationSpec } from '../../../producers/migrate/migration.js';
+import { ReportFile, rowsAlreadyWritten } from '../../../producers/migrate/report.js';
+import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
+import { REPORT_HEADER, type RunStore } from '../../../shared/runs/index.js';
+
+describe('RatePacer', () => {
+  it('without a rate, everything goes at once', () => {
+    const p = new RatePacer(undefined, 0);
+    expect(p.take(1000, 0)).toBe(1000);
+    expect(p.waitMs()).toBe(0);
+  });
+
+  it('allows a burst of one second, then refills at the rate', () => {
+    const p = new RatePacer(10, 0);
+    expect(p.take(25, 0)).toBe(10);
+    expect(p.take(25, 0)).toBe(0);
+    expect(p.waitMs()).toBe(100);
+    expect(p.take(25, 100)).toBe(1);
+    expect(p.take(25, 600)).toBe(5);
+    // Idle for long: never more than one second's worth.
+    expect(p.take(100, 60_000)).toBe(10);
+  });
+
+  it('fractional rates wait for whole jobs', () => {
+    const p = new RatePacer(0.5, 0);
+    expect(p.take(5, 0)).toBe(0);
+    expect(p.waitMs()).toBe(1000);
+    expect(p.take(5, 1000)).toBe(0);
+    expect(p.take(5, 2000)).toBe(0);
+  });
+});
+
+describe('failureThresholdReason', () => {
+  const t = { after: 100, ratio: 0.5 };
+  it.each<[number, number, boolean]>([
+    [0, 0, false],
+    [10, 89, false], // 99 finished: too early to judge
+    [49, 51, true],
+    [50, 50, false], // exactly half is not more than half
+    [900, 101, false],
+    [400, 600, true],
+  ])('%i completed, %i dead-lettered → stop %s', (completed, deadLettered, stop) => {
+    expect(failureThresholdReason({ completed, deadLettered }, t) !== undefined).toBe(stop);
+  });
+
+  it('says what happened, and nothing without a threshold', () => {
+    expect(failureThresholdReason({ completed: 0, deadLettered: 1000 }, { after: 1000, ratio: 0.5 })).toBe('failure threshold: 1000 of 1000 finished jobs were dead-lettered (more than 50% after 1000)');
+    expect(failureThresholdReason({ completed: 0, deadLettered: 1000 }, undefined)).toBeUndefined();
+  });
+});
+
+describe('run identity', () => {
+  const spec: MigrationSpec = { profile: 'default', bucket: 'b', prefix: 'p/', set: { a: '1', b: '2' }, acl: 'private', filter: { glob: '*.jpg', minSize: 1 } };
+
+  it('canonical JSON sorts keys at every level and keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: null } })).toBe('{"a":{"c":null,"d":[2,1]},"b":1}');
+  });
+
+  it('the default run id does not depend on the order the options were given in', () => {
+    const reordered = { filter: { minSize: 1, glob: '*.jpg' }, acl: 'private', set: { b: '2', a: '1' }, prefix: 'p/', bucket: 'b', profile: 'default' } as MigrationSpec;
+    expect(defaultRunId(reordered)).toBe(defaultRunId(spec));
+    expect(defaultRunId({ ...spec, set: { a: '1', b: '3' } })).not.toBe(defaultRunId(spec));
+  });
+});
+
+describe('run job ids', () => {
+  it.each<[string, string, number | undefined]>([
+    ['mig-1', 'mig-1-0', 0],
+    ['mig-1', 'mig-1-12345', 12345],
+    ['mig-1', 'mig-1-2-5', undefined], // run mig-1-2's job
+    ['mig-1', 'mig-10-5', undefined],
+    ['mig-1', 'mig-1-', undefined],
+    ['mig-1', 'other-1', undefined],
+  ])('run %s, job %s → slot %s', (runId, jobId, slot) => {
+    expect(slotOfRunJob(runId, jobId)).toBe(slot);
+  });
+
+  it('round-trips', () => {
+    expect(slotOfRunJob('r.x_1', runJobId('r.x_1', 7001))).toBe(7001);
+  });
+});
+
+describe('lease owners', () => {
+  it('name the host and process', () => {
+    const owner = leaseOwner(1234, 'host:with:colons');
+    expect(parseLeaseOwner(owner)).toEqual({ host: 'host:with:colons', pid: 1234 });
+    expect(parseLeaseOwner('garbage')).toBeUndefined();
+    expect(parseLeaseOwner('h:notapid:x')).toBeUndefined();
+  });
+
+  it('a holder is dead only when it ran on this host and its process is gone', () => {
+    expect(isDeadLocalOwner(leaseOwner(process.pid))).toBe(false);
+    expect(isDeadLocalOwner(leaseOwner(1))).toBe(false); // init: alive (or not ours to signal)
+    expect(isDeadLocalOwner(leaseOwner(2 ** 22 + 12345))).toBe(true); // above pid_max
+    expect(isDeadLocalOwner(leaseOwner(2 ** 22 + 12345, `not-${hostname()}`))).toBe(false);
+  });
+});
+
+describe('the report after a killed writer', () => {
+  const rows = ['b,k1,completed,true,,,1,"""e1"""', 'b,k2,completed,true,,,1,"""e2"""', 'b,"k,3",dead-lettered,,AccessDenied,no,1,'];
+
+  it.each<[string, string, number]>([
+    ['nothing of the batch written', `${REPORT_HEADER}\nb,k0,completed,true,,,1,\n`, 0],
+    ['the whole batch written', `${REPORT_HEADER}\nb,k0,completed,true,,,1,\n${rows.join('\n')}\n`, 3],
+    ['the first two written', `${REPORT_HEADER}\n${rows[0]}\n${rows[1]}\n`, 2],
+    ['a row that only ends like the first', `${REPORT_HEADER}\nxb,k1,completed,true,,,1,"""e1"""\n`, 0],
+  ])('%s', (_what, file, expected) => {
+    expect(rowsAlreadyWritten(Buffer.from(file), rows)).toBe(expected);
+  });
+
+  /** A store with `pending` rows at the head of its outcome stream. */
+  function fakeStore(pending: string[]): Pick<RunStore, 'readOutcomes' | 'ackOutcomes'> & { acked: string[] } {
+    const acked: string[] = [];
+    return {
+      acked,
+      readOutcomes: async () => ({ ids: pending.map((_, i) => `${i}-0`), rows: [...pending] }),
+      ackOutcomes: async (_id, ids) => {
+        acked.push(...ids);
+        pending.splice(0, ids.length);
+      },
+    };
+  }
+
+  it('open() cuts a torn last line, and the first drain skips rows already in the file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's3jobs-report-'));
+    const path = join(dir, 'r.csv');
+    // Killed after appending rows[0..1] (not acked), in the middle of appending a later batch.
+    writeFileSync(path, `${REPORT_HEADER}\n${rows[0]}\n${rows[1]}\nb,k9,compl`);
+    const { report, found } = ReportFile.open(path, false);
+    expect(found).toBe(true);
+    expect(readFileSync(path, 'utf8')).toBe(`${REPORT_HEADER}\n${rows[0]}\n${rows[1]}\n`);
+    const store = fakeStore([...rows]);
+    expect(await report.drain(store as unknown as RunStore, 'r')).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe(`${REPORT_HEADER}\n${rows.join('\n')}\n`);
+    expect(store.acked).toEqual(['0-0', '1-0', '2-0']);
+  });
+
+  it('a fresh report starts over; a missing one is created and said to be missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 's3jobs-report-'));
+    const path = join(dir, 'r.csv');
+    writeFileSync(path, 'old content\n');
+    expect(ReportFile.open(path, true).found).toBe(true);
+    expect(readFileSync(path, 'utf8')).toBe(`${REPORT_HEADER}\n`);
+    expect(ReportFile.open(join(dir, 'gone.csv'), false).found).toBe(false);
+    expect(readFileSync(join(dir, 'gone.csv'), 'utf8')).toBe(`${REPORT_HEADER}\n`);
+  });
+});
