@@ -1,0 +1,76 @@
+/**
+ * A clearly broken run — every rewrite refused because the workers' credentials are wrong — is
+ * stopped by the failure threshold: the listing stops, the jobs not yet started are cancelled,
+ * and the report and counters still account for every object enqueued.
+ */
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { migrationExitCode } from '../../../producers/cli/migrate.js';
+import { defaultRunId, runMigration, type MigrationSpec } from '../../../producers/migrate/migration.js';
+import { bucketClient, cleanupBuckets, freshBucket } from '../../support/buckets.js';
+import { s3Target } from '../../support/s3-env.js';
+import { expectEveryKeyOnce, mapConcurrent, migrateTestEnv, PROFILE, putObjects, readReport, repeated, type MigrateTestEnv } from './helpers.js';
+
+let env: MigrateTestEnv;
+beforeEach(async () => {
+  env = await migrateTestEnv();
+});
+afterEach(async () => {
+  await env.cleanup();
+});
+afterAll(cleanupBuckets);
+
+describe('failure threshold', () => {
+  it('stops a run whose jobs all fail (workers with a wrong secret key): listing stopped, queued jobs cancelled, everything reported', { timeout: 60_000 }, async () => {
+    const bucket = await freshBucket('mig-broken');
+    const all = Array.from({ length: 400 }, (_, i) => `b/${String(i).padStart(4, '0')}`);
+    await putObjects(bucket, all, { metadata: { v: '1' } });
+    const target = s3Target();
+    await env.startWorker({ worker: { concurrency: 2 }, profiles: { [PROFILE]: { endpoint: target.endpoint, accessKey: target.accessKey, secretKey: 'WRONG-secret', region: target.region, forcePathStyle: true } } });
+
+    const listing = bucketClient(bucket.name);
+    const spec: MigrationSpec = { profile: PROFILE, bucket: bucket.name, set: { v: '2' }, acl: 'private' };
+    const report = join(env.dir, 'broken.csv');
+    const result = await runMigration({ bucket: listing, queue: env.bullQueue, store: env.store }, spec, {
+      pageSize: 50,
+      window: 60,
+      failureThreshold: { after: 50, ratio: 0.5 },
+      reportPath: report,
+      attempts: 3,
+      backoffMs: 50,
+      pollMs: 50,
+    });
+    await listing.close();
+    const { run } = result;
+
+    expect(run.state).toBe('stopped');
+    expect(run.stopReason).toMatch(/^failure threshold: \d+ of \d+ finished jobs were dead-lettered \(more than 50% after 50\)$/);
+    expect(migrationExitCode(result)).toBe(1);
+    expect(run.completed).toBe(0);
+    expect(run.deadLettered).toBeGreaterThanOrEqual(50);
+    // The listing stopped early, and what was waiting in the queue was taken out.
+    expect(run.listed).toBeLessThan(400);
+    expect(run.cancelled).toBeGreaterThan(0);
+    await env.expectSettled(run, { enqueued: run.enqueued, cancelled: run.cancelled });
+    expect(repeated(env.added)).toEqual([]);
+
+    // Every enqueued object once in the report: dead-lettered with the S3 error, or cancelled.
+    const { rows } = readReport(report);
+    expect(rows).toHaveLength(run.enqueued);
+    const byKey = expectEveryKeyOnce(rows, all.slice(0, run.enqueued));
+    const statuses = new Map<string, number>();
+    for (const row of byKey.values()) {
+      const what = row.status === 'dead-lettered' ? `dead-lettered ${row.errorCode}` : `${row.status} ${row.errorCode} ${row.message}`;
+      statuses.set(what, (statuses.get(what) ?? 0) + 1);
+    }
+    expect([...statuses.keys()].sort()).toEqual(['cancelled RunStopped run stopped: ' + run.stopReason, 'dead-lettered AccessDenied']);
+    // Nothing was changed.
+    for (const info of await mapConcurrent(all.slice(0, 50), (k) => bucket.head(k))) expect(info.metadata).toEqual({ v: '1' });
+
+    // A stopped run is final: the same command refuses to go on, and says what to do instead.
+    const again = await env.cli(['migrate-metadata', '--bucket', bucket.name, '--profile', PROFILE, '--set', 'v=2', '--acl', 'private']);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`s3jobs migrate-metadata: run ${defaultRunId(spec)} was stopped (failure threshold:`);
+    expect(again.stderr).toContain(`To run the migration again, delete the run (s3jobs run delete ${run.id}) or give a new --run-id`);
+  });
+});
