@@ -5,6 +5,9 @@
  * reported as a run, its counters add up. Every test ends with enqueued = completed + dead-lettered,
  * the sync's copies included.
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { SyncJob } from '../../../shared/jobs/index.js';
 import { RunStore } from '../../../shared/runs/index.js';
@@ -14,6 +17,7 @@ import { isCopyRequest, startFaultProxy, type FaultProxy, type ProxyRequest } fr
 import { createRedis } from '../../support/redis.js';
 import { s3Target } from '../../support/s3-env.js';
 import { startWorkerProcess, workerEnv, type WorkerProcess } from '../../support/worker-process.js';
+import { runCli } from '../producers/helpers.js';
 import { expectNoSecretIn, PREFIX, PROFILE, workerTestEnv, type WorkerTestEnv } from '../workers/helpers.js';
 import { copyJobs, fill, keysOf, syncResult, text, trackAll } from './helpers.js';
 
@@ -114,6 +118,13 @@ describe('sync', () => {
     try {
       const store = new RunStore(redis, PREFIX, env.queue);
       expect(await store.get(`sync-${id}`)).toMatchObject({ kind: 'sync', state: 'draining', listed: 5, matched: 5, enqueued: 5, completed: 5, changed: 5, deadLettered: 0 });
+      // The run commands see it: its report lists every copy, and the finished run is completed.
+      const out = join(mkdtempSync(join(tmpdir(), 'sync-run-')), 'report.csv');
+      const report = await runCli(['run', 'report', `sync-${id}`, '--out', out, '--json'], { S3JOBS_QUEUE: env.queue, S3JOBS_PREFIX: PREFIX });
+      expect(report).toMatchObject({ code: 0 });
+      expect(JSON.parse(report.stdout)).toMatchObject({ run: { id: `sync-${id}`, kind: 'sync', state: 'completed' }, rowsWritten: 5 });
+      const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1);
+      expect(rows.map((r) => r.split(',').slice(0, 3).join(',')).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `${dst.name},backup/0000${i},completed`));
       const again = await env.add(syncJob(src, dst, { asRun: true }));
       const nothing = await syncResult(env, again);
       expect(nothing).toMatchObject({ examined: 5, toCopy: 0, enqueued: 0, changed: false });
