@@ -405,7 +405,8 @@ this command stops (Ctrl-C, a crash, a lost terminal), run the same command agai
 is a hash of the options, so the same command always means the same run; once the run is finished,
 running it again only prints its summary (give --run-id NEW to run it anew).
 
-Start with --dry-run: it lists what would change and changes nothing.`,
+Workers do the rewrites: start some with 's3jobs worker' (same Redis and queue, and a connection
+profile of the same name). Start with --dry-run: it lists what would change and changes nothing.`,
   examples: [
     's3jobs migrate-metadata --bucket media --prefix site/ --acl private --mimetype-from-extension --dry-run',
     's3jobs migrate-metadata --bucket media --prefix site/ --acl private --mimetype-from-extension --cache-control max-age=3600',
@@ -444,10 +445,10 @@ The run:
                              so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
   --rate N                   at most N objects per second (each is a HEAD and a copy request),
                              so a busy bucket never answers SlowDown (default: as fast as workers go)
-  --fail-threshold R|off     stop the run when more than R (0.5 or 50%) of the finished jobs were
-                             dead-lettered ... (default 0.5)
-  --fail-after N             ... once at least N jobs finished (default ${formatCount(DEFAULT_FAIL_THRESHOLD.after)}). A stopped
-                             run's jobs not yet started are cancelled (reported as such)
+  --fail-threshold R|off     stop the run once more than R (0.5 or 50%) of its finished jobs were
+                             dead-lettered (default 0.5; watched while this command runs). A
+                             stopped run's jobs not yet started are cancelled (and reported)
+  --fail-after N             judge that only after N jobs finished (default ${formatCount(DEFAULT_FAIL_THRESHOLD.after)})
   --report FILE              the CSV report (default <run id>.report.csv here; a resumed run keeps
                              its own)
   --no-wait                  return once everything is enqueued (collect the report later with

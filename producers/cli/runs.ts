@@ -11,7 +11,7 @@ import { S3JobsError, ValidationError } from '../../shared/errors.js';
 import { deadLetterQueueName } from '../../shared/queue/names.js';
 import { RunStore, type LeaseHolder, type RunInfo } from '../../shared/runs/index.js';
 import { describeHolder, RunLease } from '../migrate/lease.js';
-import { canonicalJson, type MigrationSpec } from '../migrate/migration.js';
+import { canonicalJson, MIGRATION_KIND, type MigrationSpec } from '../migrate/migration.js';
 import { finishedOf, formatAge, formatCount, summaryTable } from '../migrate/progress.js';
 import { ReportFile } from '../migrate/report.js';
 import { cancelQueuedRunJobs, purgeRunDeadLetters, unfinishedRunJobs } from '../migrate/run-jobs.js';
@@ -162,9 +162,9 @@ export function parseRunArgs(argv: readonly string[]): Parsed<{ request: RunRequ
   return { help: false, request: { action: action as RunAction, runId, out: stringFlag(values, 'out'), force: booleanFlag(values, 'force'), globals: globalsFrom(values) } };
 }
 
-/** Pure: what the run changes, in words. */
-function describeSpec(spec: unknown): string[] {
-  if (spec === null || typeof spec !== 'object') return [`  spec:        ${JSON.stringify(spec)}`];
+/** Pure: what the run changes, in words (other kinds of runs: their spec as JSON). */
+function describeSpec(kind: string, spec: unknown): string[] {
+  if (kind !== MIGRATION_KIND || spec === null || typeof spec !== 'object') return [`  spec:        ${canonicalJson(spec)}`];
   const s = spec as Partial<MigrationSpec>;
   const changes: string[] = [];
   for (const [k, v] of Object.entries(s.set ?? {})) changes.push(`set ${k}=${v}`);
@@ -179,8 +179,8 @@ export interface RunDetails {
   run: RunInfo;
   /** Report rows still in Redis, not yet drained into the report file. */
   rowsInRedis: number;
-  /** Jobs of the run still in the queue. */
-  jobsInQueue: number;
+  /** Jobs of the run still in the queue (found by their ids: migrations only). */
+  jobsInQueue: number | undefined;
   /** The producer driving the run now, if any. */
   drivenBy: LeaseHolder | undefined;
 }
@@ -192,19 +192,19 @@ export function formatRunDetails(d: RunDetails, now: number): string {
   const percent = run.enqueued === 0 ? '-' : `${Math.floor((done / run.enqueued) * 100)}%${run.state === 'listing' ? ' of what is enqueued so far' : ''}`;
   const lines = [
     `Run ${run.id} (${run.kind}): ${run.state}${run.stopReason === undefined ? '' : ` — ${run.stopReason}`}`,
-    ...describeSpec(run.spec),
+    ...describeSpec(run.kind, run.spec),
     `  created:     ${isoTime(run.createdAt)} (${age(run.createdAt, now)} ago)`,
     `  updated:     ${isoTime(run.updatedAt)}`,
     `  finished:    ${isoTime(run.finishedAt)}`,
     `  listing:     ${run.state === 'listing' ? `at page ${run.nextPage + 1}` : `done (${formatCount(run.nextPage)} page${run.nextPage === 1 ? '' : 's'})`}`,
     `  progress:    ${formatCount(done)} of ${formatCount(run.enqueued)} finished (${percent})`,
-    `  in queue:    ${formatCount(d.jobsInQueue)} job${d.jobsInQueue === 1 ? '' : 's'}`,
+    `  in queue:    ${d.jobsInQueue === undefined ? '-' : `${formatCount(d.jobsInQueue)} job${d.jobsInQueue === 1 ? '' : 's'}`}`,
     `  driven by:   ${d.drivenBy === undefined ? 'no producer now' : describeHolder(d.drivenBy)}`,
     `  report:      ${run.report ?? '-'}${d.rowsInRedis > 0 ? ` (${formatCount(d.rowsInRedis)} row${d.rowsInRedis === 1 ? '' : 's'} still in Redis: s3jobs run report ${run.id})` : ''}`,
     '',
     summaryTable(run).split('\n').slice(1).join('\n').trimEnd(),
   ];
-  if (run.state === 'listing' && d.drivenBy === undefined) lines.push(`Resume it with: s3jobs migrate-metadata --resume ${run.id}`);
+  if (run.kind === MIGRATION_KIND && run.state === 'listing' && d.drivenBy === undefined) lines.push(`Resume it with: s3jobs migrate-metadata --resume ${run.id}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -212,6 +212,13 @@ async function getRun(store: RunStore, id: string, queue: string): Promise<RunIn
   const run = await store.get(id);
   if (run === undefined) throw new NoSuchRun(id, queue);
   return run;
+}
+
+const migration = (run: RunInfo): boolean => run.kind === MIGRATION_KIND;
+
+/** A migration's jobs still in the queue (found by their ids); undefined for other kinds of runs. */
+async function jobsInQueue(queue: Queue, run: RunInfo): Promise<number | undefined> {
+  return migration(run) ? unfinishedRunJobs(queue, run.id) : undefined;
 }
 
 /** Marks a run whose every job has finished as completed (a run left draining by --no-wait). */
@@ -227,7 +234,7 @@ async function runAction(request: RunRequest, ctx: RunContext, config: S3JobsCon
   switch (request.action) {
     case 'show': {
       const run = await getRun(store, request.runId, config.queue);
-      const details: RunDetails = { run, rowsInRedis: await store.outcomesPending(run.id), jobsInQueue: await unfinishedRunJobs(queue, run.id), drivenBy: await store.leaseHolder(run.id) };
+      const details: RunDetails = { run, rowsInRedis: await store.outcomesPending(run.id), jobsInQueue: await jobsInQueue(queue, run), drivenBy: await store.leaseHolder(run.id) };
       if (json) printJson(io, details);
       else io.stdout(formatRunDetails(details, Date.now()));
       return ExitCode.Ok;
@@ -262,15 +269,16 @@ async function runAction(request: RunRequest, ctx: RunContext, config: S3JobsCon
       const run = await getRun(store, request.runId, config.queue);
       const lease = await RunLease.acquire(store, run.id);
       try {
-        const left = await unfinishedRunJobs(queue, run.id);
+        // Other kinds of runs name their jobs otherwise: judge by their counters.
+        const left = (await jobsInQueue(queue, run)) ?? (run.state === 'listing' || run.state === 'draining' ? Math.max(0, run.enqueued - finishedOf(run)) : 0);
         if (left > 0 && !request.force) {
           io.stderr(
-            `s3jobs run: run ${run.id} still has ${formatCount(left)} job${left === 1 ? '' : 's'} in the queue; let it finish, or give --force to cancel them and delete the run\n`,
+            `s3jobs run: run ${run.id} still has ${formatCount(left)} job${left === 1 ? '' : 's'} ${migration(run) ? 'in the queue' : 'unfinished'}; let it finish, or give --force to ${migration(run) ? 'cancel them and ' : ''}delete the run\n`,
           );
           return ExitCode.Failed;
         }
-        const cancelled = left > 0 ? await cancelQueuedRunJobs(queue, store, run.id, 'run deleted') : 0;
-        const purged = await purgeRunDeadLetters(ctx.deadLetters, run.id);
+        const cancelled = migration(run) && left > 0 ? await cancelQueuedRunJobs(queue, store, run.id, 'run deleted') : 0;
+        const purged = migration(run) ? await purgeRunDeadLetters(ctx.deadLetters, run.id) : 0;
         await store.delete(run.id);
         if (json) printJson(io, { deleted: run.id, cancelledJobs: cancelled, deadLettersRemoved: purged, report: run.report });
         else
