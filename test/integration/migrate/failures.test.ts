@@ -26,7 +26,8 @@ describe('failure threshold', () => {
     const all = Array.from({ length: 400 }, (_, i) => `b/${String(i).padStart(4, '0')}`);
     await putObjects(bucket, all, { metadata: { v: '1' } });
     const target = s3Target();
-    await env.startWorker({ worker: { concurrency: 2 }, profiles: { [PROFILE]: { endpoint: target.endpoint, accessKey: target.accessKey, secretKey: 'WRONG-secret', region: target.region, forcePathStyle: true } } });
+    // Rate-limited, so the producer keeps the window full and there is something to cancel.
+    await env.startWorker({ worker: { concurrency: 2, rateLimitPerSecond: 40 }, profiles: { [PROFILE]: { endpoint: target.endpoint, accessKey: target.accessKey, secretKey: 'WRONG-secret', region: target.region, forcePathStyle: true } } });
 
     const listing = bucketClient(bucket.name);
     const spec: MigrationSpec = { profile: PROFILE, bucket: bucket.name, set: { v: '2' }, acl: 'private' };
@@ -42,6 +43,7 @@ describe('failure threshold', () => {
     });
     await listing.close();
     const { run } = result;
+    console.info(`[migrate] broken run: listed ${run.listed} of 400, enqueued ${run.enqueued}, dead-lettered ${run.deadLettered}, cancelled ${run.cancelled}`);
 
     expect(run.state).toBe('stopped');
     expect(run.stopReason).toMatch(/^failure threshold: \d+ of \d+ finished jobs were dead-lettered \(more than 50% after 50\)$/);

@@ -24,7 +24,7 @@ describe('resuming a migration', () => {
     const bucket = await freshBucket('mig-kill');
     const all = keys(1_500);
     await putObjects(bucket, all, { mimetype: 'application/octet-stream', metadata: { v: '1' } });
-    await env.startWorker({ worker: { concurrency: 8 } });
+    await env.startWorker({ worker: { concurrency: 24 } });
     const report = join(env.dir, 'kill.csv');
     const command = ['migrate-metadata', '--bucket', bucket.name, '--prefix', 'in/', '--profile', PROFILE, '--acl', 'private', '--set', 'v=2', '--mimetype-from-extension', '--report', report];
 

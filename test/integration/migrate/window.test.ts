@@ -25,7 +25,7 @@ describe('the window', () => {
     const bucket = await freshBucket('mig-window');
     const all = keys(1_000);
     await putObjects(bucket, all);
-    await env.startWorker({ worker: { concurrency: 4 } });
+    await env.startWorker({ worker: { concurrency: 16 } });
     const WINDOW = 50;
 
     // Sample the depth as fast as Redis answers, on a connection of its own, until the run ends.
