@@ -23,7 +23,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
 import { validateJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
-import type { CopyAcl, ListedObject, S3Bucket } from '../../shared/s3/index.js';
+import type { CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
 import { RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
 import { keyFilter, type KeyFilterOptions } from './key-filter.js';
@@ -66,7 +66,10 @@ export interface MigrationOptions {
   dryRun?: boolean | undefined;
   /** Max jobs waiting in the queue; listing pauses while it is full. Default 20,000. */
   window?: number | undefined;
-  /** Jobs enqueued per second at most (each is a HEAD and a copy). Default: unlimited. */
+  /**
+   * Jobs enqueued per second at most. It also caps the window to two seconds' worth of jobs, so a
+   * backlog (workers stopped for a while) reaches the bucket no faster than that. Default: unlimited.
+   */
   ratePerSecond?: number | undefined;
   /**
    * Stop the run once at least `after` jobs finished and more than `ratio` of the finished ones
@@ -109,9 +112,14 @@ export interface MigrationResult {
   reportFound: boolean;
 }
 
+/** What a migration lists from: an `S3Bucket` (its `listPages`), or a synthetic source in benchmarks. */
+export interface ListingSource {
+  listPages(options: ListOptions): AsyncIterable<ListPage>;
+}
+
 export interface MigrationDeps {
   /** The bucket client used for listing (the producer's own credentials, from its profile). */
-  bucket: S3Bucket;
+  bucket: ListingSource;
   queue: Queue;
   store: RunStore;
 }
@@ -159,6 +167,15 @@ export function rewriteJobFor(spec: MigrationSpec, object: Pick<ListedObject, 'k
   if (runId !== undefined) job.runId = runId;
   if (slot !== undefined) job.runSlot = slot;
   return job;
+}
+
+/** Default of `MigrationOptions.window`. */
+export const DEFAULT_WINDOW = 20_000;
+
+/** Pure: the window in force — the one asked for, capped to two seconds' worth of jobs under a rate. */
+export function effectiveWindow(window: number | undefined, ratePerSecond: number | undefined): number {
+  const asked = window ?? DEFAULT_WINDOW;
+  return ratePerSecond === undefined ? asked : Math.min(asked, Math.max(1, Math.ceil(ratePerSecond * 2)));
 }
 
 /** Pure: why the run should stop (more than `ratio` of at least `after` finished jobs failed), or undefined. */
@@ -330,7 +347,7 @@ class MigrationDriver {
     this.#runId = runId;
     this.#lease = lease;
     this.#report = report;
-    this.#window = options.window ?? 20_000;
+    this.#window = effectiveWindow(options.window, options.ratePerSecond);
     this.#pollMs = options.pollMs ?? 250;
     this.#pacer = new RatePacer(options.ratePerSecond, Date.now());
     this.#jobOptions = {
@@ -430,6 +447,8 @@ class MigrationDriver {
         } else {
           // Wait for room before the page is saved: a producer killed while paused has saved nothing of it.
           await this.#room();
+          // Still ours (a listing request may have stalled for long): only the lease holder counts pages.
+          await this.#lease.keep();
           await this.#deps.store.beginPage(this.#runId, next);
           await this.#enqueue(next, false);
         }
