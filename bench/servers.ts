@@ -1,0 +1,53 @@
+/**
+ * Servers the queue-level benchmarks (queue, migration, scale, large) share: the fake S3 as a bare
+ * `node` child (transpiled by compile.ts, as the client benchmark runs it), s3rver through the test
+ * helper, and an s3jobs configuration pointing a worker at either.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { buildConfig, type S3JobsConfig, type WorkerSettings } from '../shared/config/config.js';
+import { compileForNode } from './compile.js';
+import { REPO_DIR } from './harness.js';
+
+export const PROFILE = 'bench';
+export const ACCESS_KEY = 'S3RVER';
+export const SECRET_KEY = 'S3RVER';
+export const REGION = 'us-east-1';
+
+export interface FakeS3 {
+  endpoint: string;
+  pid: number | undefined;
+  stop(): void;
+}
+
+/** Starts `bench/fake-s3.ts` as a bare-node child; it exits when its stdin closes (or with us). */
+export async function startFakeS3(): Promise<FakeS3> {
+  const build = await compileForNode();
+  const env = { ...process.env };
+  delete env.NODE_OPTIONS;
+  const child: ChildProcess = spawn(process.execPath, [join(build, 'bench', 'fake-s3.js')], { cwd: REPO_DIR, env, stdio: ['pipe', 'pipe', 'inherit'] });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m !== null) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    child.on('exit', (code) => reject(new Error(`fake S3 exited ${code} before listening`)));
+  });
+  return { endpoint, pid: child.pid, stop: () => void child.stdin?.end() };
+}
+
+/** A config whose profile `bench` points at `endpoint`, quiet logs, no retention surprises. */
+export function benchConfig(redisUrl: string, endpoint: string, queue: string, worker: Partial<WorkerSettings> = {}): S3JobsConfig {
+  return buildConfig({
+    overrides: {
+      redisUrl,
+      queue,
+      prefix: '{s3jobs}',
+      logLevel: 'silent',
+      profiles: { [PROFILE]: { endpoint, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION, forcePathStyle: true } },
+      worker: { concurrency: 32, ...worker },
+    },
+  });
+}
