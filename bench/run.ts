@@ -16,6 +16,8 @@ import { machineInfo, REPO_DIR, replaceSection, writeResults } from './harness.j
 const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   signer: () => import('./signer.bench.js'),
   client: () => import('./client.bench.js'),
+  queue: () => import('./queue.bench.js'),
+  producer: () => import('./producer.bench.js'),
 };
 
 const BENCHMARKS_MD = join(REPO_DIR, 'BENCHMARKS.md');
