@@ -257,7 +257,7 @@ export class DeadLetters {
       if (state === 'failed') await existing.remove();
       else alreadyQueued = true;
     }
-    const added = await this.#producer.add(payload, { ...options.enqueue, jobId: requeuedAs });
+    const added = await this.#producer.add(payload, { ...options.enqueue, jobId: requeuedAs, replacesDeadLetter: true });
     await this.#producer.deadLetters.remove(job.id ?? jobId);
     return { jobId: record.jobId, requeuedAs: added.jobId, kind: added.kind, alreadyQueued };
   }

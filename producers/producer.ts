@@ -36,8 +36,16 @@ export interface ProducerOptions {
 
 /** Per-job options a producer may set. */
 export interface EnqueueOptions {
-  /** Idempotency key: adding a job whose id exists returns the existing job instead of a duplicate. */
+  /**
+   * Idempotency key: adding a job whose id exists returns the existing job instead of a duplicate —
+   * whether it is queued, running, completed (while retained) or dead-lettered.
+   */
   jobId?: string | undefined;
+  /**
+   * Enqueue `jobId` even though the dead-letter queue holds a record of it. Only for the dead-letter
+   * admin's retry, which removes that record right after. Default false.
+   */
+  replacesDeadLetter?: boolean | undefined;
   /** 1 (highest) .. 2,097,152; default none (FIFO). */
   priority?: number | undefined;
   /** Milliseconds before the job becomes runnable. */
@@ -127,6 +135,7 @@ export class S3JobsProducer {
   /** Validates and enqueues any job payload. */
   async add(payload: unknown, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
     const [prepared] = this.#prepare([{ payload, options }]);
+    if ((await this.#deadLettered([prepared!]))[0]) return { jobId: prepared!.opts.jobId!, kind: prepared!.name };
     const job = await this.queue.add(prepared!.name, prepared!.data, prepared!.opts);
     return { jobId: job.id!, kind: prepared!.name };
   }
@@ -137,8 +146,10 @@ export class S3JobsProducer {
    */
   async addBulk(items: readonly { payload: unknown; options?: EnqueueOptions }[]): Promise<EnqueuedJob[]> {
     const prepared = this.#prepare(items);
-    const jobs = await this.queue.addBulk(prepared);
-    return jobs.map((job, i) => ({ jobId: job.id!, kind: prepared[i]!.name }));
+    const dead = await this.#deadLettered(prepared);
+    const jobs = await this.queue.addBulk(prepared.filter((_, i) => !dead[i]).map(({ name, data, opts }) => ({ name, data, opts })));
+    let added = 0;
+    return prepared.map((p, i) => ({ jobId: dead[i] ? p.opts.jobId! : jobs[added++]!.id!, kind: p.name }));
   }
 
   /**
@@ -231,6 +242,22 @@ export class S3JobsProducer {
     if (this.#ownsConnection) await this.#connection.quit().catch(() => undefined);
   }
 
+  /**
+   * Which of `prepared` name an id the dead-letter queue holds. A dead-lettered job has left the
+   * main queue, so BullMQ's own idempotency (an existing id is not added again) no longer covers it:
+   * a producer resuming a bulk enqueue would run it again, and its new failure would then wait
+   * behind the old record. Checked just before the add, not atomically with it: a job dead-lettered
+   * in between (a few milliseconds) can still be enqueued again.
+   */
+  async #deadLettered(prepared: readonly { opts: JobsOptions; replacesDeadLetter: boolean }[]): Promise<boolean[]> {
+    const checked = prepared.map((p) => (p.opts.jobId !== undefined && !p.replacesDeadLetter ? p.opts.jobId : undefined));
+    const ids = checked.filter((id): id is string => id !== undefined);
+    if (ids.length === 0) return prepared.map(() => false);
+    const exists = await Promise.all(ids.map((id) => this.#connection.exists(this.deadLetters.toKey(deadLetterJobId(id)))));
+    let next = 0;
+    return checked.map((id) => id !== undefined && exists[next++] === 1);
+  }
+
   async #deadLetterOf(jobId: string): Promise<DeadLetterRecord | undefined> {
     const dead = await Job.fromId(this.deadLetters, deadLetterJobId(jobId));
     return dead?.data as DeadLetterRecord | undefined;
@@ -245,7 +272,7 @@ export class S3JobsProducer {
     return this.#events;
   }
 
-  #prepare(items: readonly { payload: unknown; options?: EnqueueOptions | undefined }[]): { name: JobKind; data: JobPayload; opts: JobsOptions }[] {
+  #prepare(items: readonly { payload: unknown; options?: EnqueueOptions | undefined }[]): { name: JobKind; data: JobPayload; opts: JobsOptions; replacesDeadLetter: boolean }[] {
     return items.map(({ payload, options = {} }, index) => {
       const field = (f: string) => (items.length > 1 ? `jobs[${index}].${f}` : f);
       let withTimeout = payload;
@@ -276,7 +303,7 @@ export class S3JobsProducer {
         if (!Number.isInteger(options.attempts) || options.attempts < 1 || options.attempts > 100) throw new ValidationError(field('attempts'), 'must be an integer from 1 to 100');
         opts.attempts = options.attempts;
       }
-      return { name: data.kind, data, opts };
+      return { name: data.kind, data, opts, replacesDeadLetter: options.replacesDeadLetter === true };
     });
   }
 }

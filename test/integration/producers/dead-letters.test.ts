@@ -77,11 +77,33 @@ describe('DeadLetters', () => {
     const { queue, producer, dlq } = setup();
     await putDeadLetters(redis, queue, [deadLetterRecord(queue, 'half-done')]);
     // What an interrupted retry leaves: the job back in the main queue, the dead letter still there.
-    await producer.add(copyPayload, { jobId: 'half-done' });
+    await producer.add(copyPayload, { jobId: 'half-done', replacesDeadLetter: true });
     const outcome = await dlq.retry('half-done');
     expect(outcome.alreadyQueued).toBe(true);
     expect((await producer.counts()).waiting).toBe(1);
     expect(await dlq.count()).toBe(0);
+  });
+
+  it('a dead-lettered id is not enqueued again by add or addBulk (a resumed producer), only by retry', async () => {
+    // Found by the reliability suite: a producer killed mid-bulk-enqueue and run again re-added
+    // the jobs dead-lettered meanwhile (their ids had left the main queue), which ran them again.
+    const { queue, producer, dlq } = setup();
+    await putDeadLetters(redis, queue, [deadLetterRecord(queue, 'dead-1'), deadLetterRecord(queue, 'dead-2')]);
+    expect(await producer.add(copyPayload, { jobId: 'dead-1' })).toEqual({ jobId: 'dead-1', kind: 'copy' });
+    const bulk = await producer.addBulk([
+      { payload: copyPayload, options: { jobId: 'fresh-1' } },
+      { payload: copyPayload, options: { jobId: 'dead-2' } },
+      { payload: copyPayload, options: { jobId: 'fresh-2' } },
+      { payload: copyPayload },
+    ]);
+    expect(bulk.map((j) => j.jobId).slice(0, 3)).toEqual(['fresh-1', 'dead-2', 'fresh-2']);
+    expect(bulk[3]!.jobId).toMatch(/^\d+$/);
+    expect(await Job.fromId(producer.queue, 'dead-1')).toBeUndefined();
+    expect(await Job.fromId(producer.queue, 'dead-2')).toBeUndefined();
+    expect((await producer.counts()).waiting).toBe(3);
+    expect((await producer.status('dead-2')).state).toBe('dead-lettered');
+    expect(await dlq.retry('dead-1')).toMatchObject({ requeuedAs: 'dead-1', alreadyQueued: false });
+    expect(await (await Job.fromId(producer.queue, 'dead-1'))?.getState()).toBe('waiting');
   });
 
   it('a stale failed original left in the main queue is replaced, so the job really runs again', async () => {
