@@ -9,7 +9,7 @@ import { RunStore } from '../../shared/runs/index.js';
 import { S3Bucket } from '../../shared/s3/index.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
-import { MIGRATION_KIND, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec } from '../migrate/migration.js';
+import { DEFAULT_WINDOW, MIGRATION_KIND, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
 import {
   booleanFlag,
@@ -76,7 +76,6 @@ const FLAGS: Record<string, string> = {
   profile: '--profile',
 };
 
-export const DEFAULT_WINDOW = 20_000;
 export const DEFAULT_FAIL_THRESHOLD = { ratio: 0.5, after: 1_000 } as const;
 
 export interface MigrateRequest {
@@ -232,7 +231,8 @@ export function listingBucket(config: S3JobsConfig, spec: MigrationSpec): S3Buck
     endpoint: profile.endpoint,
     region: profile.region,
     forcePathStyle: profile.forcePathStyle,
-    timeout: profile.requestTimeoutMs ?? 60_000,
+    // Below the run lease's TTL (30 s): a stalled listing request fails before the lease runs out.
+    timeout: profile.requestTimeoutMs ?? 20_000,
   });
 }
 
@@ -443,8 +443,10 @@ The run:
   --dry-run                  list and count what would change; change nothing (no jobs, no run)
   --window N                 at most N jobs waiting in the queue: listing pauses while it is full,
                              so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
-  --rate N                   at most N objects per second (each is a HEAD and a copy request),
-                             so a busy bucket never answers SlowDown (default: as fast as workers go)
+  --rate N                   at most N objects per second (each costs two HEADs and a copy), so
+                             a busy bucket never answers SlowDown; it also caps the window at 2 s
+                             worth of jobs (default: as fast as the workers go; S3JOBS_RATE_LIMIT
+                             on the workers caps all their jobs)
   --fail-threshold R|off     stop the run once more than R (0.5 or 50%) of its finished jobs were
                              dead-lettered (default 0.5; watched while this command runs). A
                              stopped run's jobs not yet started are cancelled (and reported)

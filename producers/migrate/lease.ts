@@ -86,11 +86,17 @@ export class RunLease {
     return new RunLease(store, runId, owner, ttlMs);
   }
 
-  /** Renews the lease when a quarter of its TTL has passed; RunBusyError if another producer took it. */
+  /**
+   * Renews the lease when a quarter of its TTL has passed. A lease that ran out (this producer
+   * stalled) is taken again if nobody else took it; RunBusyError if another producer did.
+   */
   async keep(now = Date.now()): Promise<void> {
     if (now - this.#renewedAt < this.#ttlMs / 4) return;
-    if (!(await this.#store.renewLease(this.#runId, this.#owner, this.#ttlMs)))
-      throw new RunBusyError(`lost the lease of run ${this.#runId} (this producer stalled for longer than ${this.#ttlMs} ms and another took the run over); stopping`);
+    if (!(await this.#store.renewLease(this.#runId, this.#owner, this.#ttlMs))) {
+      const again = await this.#store.acquireLease(this.#runId, this.#owner, this.#ttlMs);
+      if (!again.acquired)
+        throw new RunBusyError(`lost the lease of run ${this.#runId}: this producer stalled for longer than ${this.#ttlMs} ms and ${describeHolder(again.holder)} took the run over; stopping`, again.holder);
+    }
     this.#renewedAt = now;
   }
 

@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDeadLocalOwner, leaseOwner, parseLeaseOwner } from '../../../producers/migrate/lease.js';
-import { canonicalJson, defaultRunId, failureThresholdReason, RatePacer, type MigrationSpec } from '../../../producers/migrate/migration.js';
+import { canonicalJson, defaultRunId, effectiveWindow, failureThresholdReason, RatePacer, type MigrationSpec } from '../../../producers/migrate/migration.js';
 import { ReportFile, rowsAlreadyWritten } from '../../../producers/migrate/report.js';
 import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
 import { REPORT_HEADER, type RunStore } from '../../../shared/runs/index.js';
@@ -33,6 +33,18 @@ describe('RatePacer', () => {
     expect(p.waitMs()).toBe(1000);
     expect(p.take(5, 1000)).toBe(0);
     expect(p.take(5, 2000)).toBe(0);
+  });
+});
+
+describe('effectiveWindow', () => {
+  it.each<[number | undefined, number | undefined, number]>([
+    [undefined, undefined, 20_000],
+    [500, undefined, 500],
+    [20_000, 100, 200], // two seconds' worth under a rate
+    [50, 100, 50],
+    [undefined, 0.2, 1],
+  ])('window %s, rate %s → %i', (window, rate, expected) => {
+    expect(effectiveWindow(window, rate)).toBe(expected);
   });
 });
 
