@@ -1,7 +1,8 @@
 /**
  * A clearly broken run — every rewrite refused because the workers' credentials are wrong — is
  * stopped by the failure threshold: the listing stops, the jobs not yet started are cancelled,
- * and the report and counters still account for every object enqueued.
+ * and the report and counters still account for every object enqueued. And a run whose jobs were
+ * removed by hand is stopped rather than waited for forever.
  */
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,8 +21,8 @@ afterEach(async () => {
 });
 afterAll(cleanupBuckets);
 
-describe('failure threshold', () => {
-  it('stops a run whose jobs all fail (workers with a wrong secret key): listing stopped, queued jobs cancelled, everything reported', { timeout: 60_000 }, async () => {
+describe('runs that cannot finish', () => {
+  it('the failure threshold stops a run whose jobs all fail (workers with a wrong secret key): listing stopped, queued jobs cancelled, everything reported', { timeout: 60_000 }, async () => {
     const bucket = await freshBucket('mig-broken');
     const all = Array.from({ length: 400 }, (_, i) => `b/${String(i).padStart(4, '0')}`);
     await putObjects(bucket, all, { metadata: { v: '1' } });
@@ -74,5 +75,19 @@ describe('failure threshold', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain(`s3jobs migrate-metadata: run ${defaultRunId(spec)} was stopped (failure threshold:`);
     expect(again.stderr).toContain(`To run the migration again, delete the run (s3jobs run delete ${run.id}) or give a new --run-id`);
+  });
+
+  it('jobs removed from the queue by hand stop the run instead of leaving it waiting forever', { timeout: 30_000 }, async () => {
+    const bucket = await freshBucket('mig-lost');
+    await putObjects(bucket, ['a', 'b', 'c', 'd']);
+    const command = ['migrate-metadata', '--bucket', bucket.name, '--profile', PROFILE, '--acl', 'private', '--set', 'k=v', '--report', join(env.dir, 'lost.csv')];
+    expect((await env.cli([...command, '--no-wait'])).code).toBe(0);
+    // Someone drains the queue (no worker ever ran these jobs).
+    await env.bullQueue.drain();
+    const waited = await env.cli(command);
+    expect(waited.code).toBe(1);
+    const run = (await env.store.list())[0]!;
+    expect(run).toMatchObject({ state: 'stopped', stopReason: '4 jobs left the queue without an outcome (removed by hand, or run by workers without run support)', enqueued: 4, completed: 0 });
+    expect(waited.stderr).toContain(`Run ${run.id} was stopped: 4 jobs left the queue without an outcome`);
   });
 });
