@@ -131,6 +131,8 @@ export async function runEnv(options: RunEnvOptions = {}): Promise<RunEnv> {
   const config = configWith({});
   const producer = new S3JobsProducer({ config });
   const raw = new Queue(queue, { connection: { url: redis }, prefix: PREFIX });
+  // Tests that kill Redis expect these connections to fail for a while: no unhandled-error noise.
+  for (const q of [producer.queue, producer.deadLetters, raw]) q.on('error', () => undefined);
   const logs: string[] = [];
   const enqueued = new Set<string>();
   const handles: WorkerHandle[] = [];
