@@ -1,8 +1,8 @@
 /**
  * One side of the client benchmark, run in its own child process so that its memory is its own:
- * `node bench/results/.build/bench/client-side.js '<json ClientRunSpec>'` (see compile.ts). Only that side's library is loaded
- * (`client-s3jobs.ts` or `client-aws-sdk.ts`). Runs one operation at each concurrency level in
- * turn and prints one JSON `ClientRunResult` line.
+ * `node bench/results/.build/bench/client-side.js '<json ClientRunSpec>'` (transpiled by
+ * compile.ts). Only that side's library is loaded (`client-s3jobs.ts` or `client-aws-sdk.ts`).
+ * Runs one operation at each concurrency level in turn and prints one JSON `ClientRunResult` line.
  */
 import { readFileSync } from 'node:fs';
 import type { ClientRunResult, ClientRunSpec, LevelResult, OpFn } from './client-spec.js';

@@ -30,14 +30,23 @@ export interface RoundsOptions {
   warmupRounds?: number;
   /** Operations per warm-up round. Default `opsPerRound`. */
   warmupOps?: number;
+  /**
+   * What a round's duration is. `wall` (default): elapsed time. `cpu`: this process's CPU time (user +
+   * system, GC threads included) — for CPU-bound work on a shared machine, where elapsed time also
+   * counts the slices the OS gave to other processes. On an idle machine the two agree.
+   */
+  clock?: 'wall' | 'cpu';
 }
 
 /** The outcome of timing one contestant over several rounds. */
 export interface Measurement {
   label: string;
   opsPerRound: number;
-  /** Wall time of each timed round, ms. */
+  clock: 'wall' | 'cpu';
+  /** Duration of each timed round on `clock`, ms. */
   roundMs: number[];
+  /** Wall time of each timed round, ms (same as roundMs when clock is wall). */
+  roundWallMs: number[];
   /** ops/s of the median round. */
   opsPerSec: number;
   /** Slowest and fastest round, ops/s. */
@@ -54,20 +63,23 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** Turns per-round wall times into a Measurement. */
-export function summarize(label: string, opsPerRound: number, roundMs: readonly number[]): Measurement {
+/** Turns per-round durations into a Measurement. */
+export function summarize(label: string, opsPerRound: number, roundMs: readonly number[], clock: 'wall' | 'cpu' = 'wall', roundWallMs: readonly number[] = roundMs): Measurement {
   const rates = roundMs.map((ms) => (opsPerRound * 1000) / ms);
   const mid = median(rates);
   const min = Math.min(...rates);
   const max = Math.max(...rates);
-  return { label, opsPerRound, roundMs: [...roundMs], opsPerSec: mid, opsPerSecMin: min, opsPerSecMax: max, spreadPct: ((max - min) / mid) * 100 };
+  return { label, opsPerRound, clock, roundMs: [...roundMs], roundWallMs: [...roundWallMs], opsPerSec: mid, opsPerSecMin: min, opsPerSecMax: max, spreadPct: ((max - min) / mid) * 100 };
 }
 
-async function timeOnce(c: Contestant, n: number): Promise<number> {
+async function timeOnce(c: Contestant, n: number): Promise<{ wallMs: number; cpuMs: number }> {
+  const cpu = process.cpuUsage();
   const start = process.hrtime.bigint();
   const pending = c.run(n);
   if (pending !== undefined) await pending;
-  return Number(process.hrtime.bigint() - start) / 1e6;
+  const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+  const used = process.cpuUsage(cpu);
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 };
 }
 
 /**
@@ -77,16 +89,20 @@ async function timeOnce(c: Contestant, n: number): Promise<number> {
 export async function compareRounds(contestants: readonly Contestant[], options: RoundsOptions): Promise<Measurement[]> {
   const rounds = options.rounds ?? 5;
   const warmup = options.warmupRounds ?? 1;
+  const clock = options.clock ?? 'wall';
   for (let w = 0; w < warmup; w++) for (const c of contestants) await timeOnce(c, options.warmupOps ?? options.opsPerRound);
-  const times = contestants.map(() => [] as number[]);
+  const wall = contestants.map(() => [] as number[]);
+  const cpu = contestants.map(() => [] as number[]);
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < contestants.length; i++) {
       const index = (i + r) % contestants.length;
       collectGarbage();
-      times[index]!.push(await timeOnce(contestants[index]!, options.opsPerRound));
+      const t = await timeOnce(contestants[index]!, options.opsPerRound);
+      wall[index]!.push(t.wallMs);
+      cpu[index]!.push(t.cpuMs);
     }
   }
-  return contestants.map((c, i) => summarize(c.label, options.opsPerRound, times[i]!));
+  return contestants.map((c, i) => summarize(c.label, options.opsPerRound, clock === 'cpu' ? cpu[i]! : wall[i]!, clock, wall[i]!));
 }
 
 /** Runs a full GC when node was started with `--expose-gc`; otherwise does nothing. */

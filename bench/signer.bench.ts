@@ -157,7 +157,7 @@ interface CaseResult {
 const PEERS = ['@smithy/signature-v4', 'aws4'];
 
 async function runCase(c: SignCase, signatures: number, rounds: number, warmupOps: number, includeJs: boolean): Promise<CaseResult> {
-  const measurements = await compareRounds(contestants(c, includeJs), { opsPerRound: signatures, rounds, warmupRounds: 1, warmupOps });
+  const measurements = await compareRounds(contestants(c, includeJs), { opsPerRound: signatures, rounds, warmupRounds: 1, warmupOps, clock: 'cpu' });
   const ours = measurements.find((m) => m.label === 's3jobs')!;
   const peers = measurements.filter((m) => PEERS.includes(m.label));
   const faster = peers.reduce((a, b) => (b.opsPerSec > a.opsPerSec ? b : a));
@@ -195,7 +195,10 @@ function report(results: CaseResult[], load: { before: number; after: number }, 
     `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${load.before} before, ${load.after} after (other work shared the machine)${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
     'Reproduce: `npm run bench -- signer` (one to two minutes). Median of 5 timed rounds (3 for rounds of 100,000) after',
     'a warm-up round of 10,000, rounds of the three signers interleaved in one process; ± is half the spread between the',
-    'slowest and fastest round.',
+    'slowest and fastest round. Signing is pure CPU work, so a round is timed on the process\'s CPU clock (user + system,',
+    'GC threads included), not the wall clock: on a machine shared with other work the wall clock also counts the time',
+    'the OS gave to other processes, which lands on whichever signer happens to be running. On an idle machine the two',
+    'agree; wall-clock rounds are in the results JSON (`roundWallMs`).',
     '',
     table,
     '',
