@@ -196,7 +196,9 @@ export class S3JobsProducer {
       // The job may have finished between the two reads above: read it again so its return value
       // and failure reason belong to the state reported (finished states are final).
       if (state === 'completed' || state === 'failed') job = (await Job.fromId(this.queue, jobId)) ?? job;
-      if (state !== 'failed' || (await this.#deadLetterOf(jobId)) === undefined) {
+      // 'unknown' here: the job left the queue between the two reads — a dead-letter move (the
+      // record is written before the original leaves), or a removal: the lookup below tells which.
+      if ((state !== 'failed' && state !== 'unknown') || (state === 'failed' && (await this.#deadLetterOf(jobId)) === undefined)) {
         return {
           jobId,
           state,
