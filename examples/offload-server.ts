@@ -170,10 +170,11 @@ export function createOffloadServer(producer: S3JobsProducer, options: OffloadSe
         // Ends by itself when the job finishes or `wait` has passed (bounded by maxWaitMs).
         await producer.waitFor(jobId, { timeoutMs: wait });
       } catch (err) {
-        // Failed for good, or still going: the status below says which.
-        if (!(err instanceof JobFailedError) && !(err instanceof S3JobsError && err.code === 'S3JOBS_TIMEOUT')) throw err;
+        // Failed for good, still going, or gone (removed meanwhile): the status below says which.
+        if (!(err instanceof JobFailedError) && !(err instanceof S3JobsError && (err.code === 'S3JOBS_TIMEOUT' || err.code === 'S3JOBS_JOB_NOT_FOUND'))) throw err;
       }
       status = await producer.status(jobId);
+      if (status.state === 'unknown') throw new HttpError(404, 'S3JOBS_JOB_NOT_FOUND', `no job ${jobId}`, 'jobId');
     }
     send(res, 200, view(status));
   };
