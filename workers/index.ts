@@ -10,4 +10,5 @@ export { FinalAttemptError, RetryableAttemptError, type FailureDetails } from '.
 export { createJobDeadline, resolveJobTimeout, JobDeadlineExceeded, type JobDeadline } from './deadline.js';
 export { installSignalHandlers, ShutdownRequested, LockLost, isRequeueReason } from './shutdown.js';
 export { BucketCache } from './bucket-cache.js';
-export { runProcessor, processCopy, processMetadataRewrite, processBucket, type ProcessorContext } from './processors/index.js';
+export { runProcessor, processCopy, processMetadataRewrite, processBucket, processSync, type ProcessorContext, type Enqueue, type FanOutJob } from './processors/index.js';
+export { createFanOut, DEFAULT_FAN_OUT_WINDOW, DEFAULT_FAN_OUT_MAX_WAIT_MS, type FanOutOptions } from './fan-out.js';
