@@ -18,6 +18,7 @@
  *   so enqueued = completed + dead-lettered + cancelled once its running jobs finish.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
@@ -25,7 +26,7 @@ import { validateJob, type MetadataRewriteJob } from '../../shared/jobs/index.js
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import type { CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
-import { RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
+import { REPORT_HEADER, RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
 import { keyFilter, type KeyFilterOptions } from './key-filter.js';
 import { RunLease } from './lease.js';
 import { ReportFile } from './report.js';
@@ -319,10 +320,29 @@ export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, opt
     const { report, found } = ReportFile.open(reportPath, created);
     if (run.report !== reportPath) await deps.store.setReport(runId, reportPath);
     const driver = new MigrationDriver(deps, spec, options, runId, lease, report);
-    const outcome = await driver.drive();
+    let outcome: { run: RunInfo; interrupted: boolean };
+    try {
+      outcome = await driver.drive();
+    } catch (err) {
+      // A run that failed before its first page was counted (no such bucket, listing denied, ...)
+      // is removed again: nothing of it to resume, and a fixed command would be another run anyway.
+      if (created) await forgetUnstartedRun(deps.store, runId, reportPath);
+      throw err;
+    }
     return { run: outcome.run, reportPath, interrupted: outcome.interrupted, resumed: !created, reportFound: found };
   } finally {
     await lease.release().catch(() => undefined);
+  }
+}
+
+async function forgetUnstartedRun(store: RunStore, runId: string, reportPath: string): Promise<void> {
+  try {
+    const run = await store.get(runId);
+    if (run === undefined || run.nextPage > 0 || run.enqueued > 0 || (await store.pendingPage(runId)) !== undefined) return;
+    await store.delete(runId);
+    if (readFileSync(reportPath, 'utf8') === `${REPORT_HEADER}\n`) unlinkSync(reportPath);
+  } catch {
+    // Best effort: the original error is what the caller needs to see.
   }
 }
 
@@ -391,8 +411,10 @@ class MigrationDriver {
     const run = await this.#read();
     this.#options.onProgress?.(run, { phase, queueDepth });
     await this.#lease.keep();
+    // Only a run with something left to do is stopped: a finished one ends completed, failures and all.
+    const somethingLeft = run.state === 'listing' || (run.state === 'draining' && finished(run) < run.enqueued);
     const reason = failureThresholdReason(run, this.#options.failureThreshold);
-    if (reason !== undefined && phase !== 'stopping') throw new StopRun(reason);
+    if (reason !== undefined && somethingLeft && phase !== 'stopping') throw new StopRun(reason);
   }
 
   #throwIfAborted(): void {

@@ -4,6 +4,7 @@
  * and the report and counters still account for every object enqueued. And a run whose jobs were
  * removed by hand is stopped rather than waited for forever.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { migrationExitCode } from '../../../producers/cli/migrate.js';
@@ -89,5 +90,14 @@ describe('runs that cannot finish', () => {
     const run = (await env.store.list())[0]!;
     expect(run).toMatchObject({ state: 'stopped', stopReason: '4 jobs left the queue without an outcome (removed by hand, or run by workers without run support)', enqueued: 4, completed: 0 });
     expect(waited.stderr).toContain(`Run ${run.id} was stopped: 4 jobs left the queue without an outcome`);
+  });
+
+  it('a run whose listing fails at once (no such bucket) is not left behind', { timeout: 30_000 }, async () => {
+    const report = join(env.dir, 'none.csv');
+    const result = await env.cli(['migrate-metadata', '--bucket', 'no-such-bucket-s3jobs-test', '--profile', PROFILE, '--acl', 'private', '--set', 'k=v', '--report', report]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^s3jobs migrate-metadata: NoSuchBucket: .*$/m);
+    expect(await env.store.list()).toEqual([]);
+    expect(existsSync(report)).toBe(false);
   });
 });
