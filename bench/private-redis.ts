@@ -57,6 +57,7 @@ export async function startPrivateRedis(options: PrivateRedisOptions = {}): Prom
   const kill = (): void => void child.kill('SIGKILL');
   process.once('exit', kill);
   const probe = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => undefined); // connection refused until the server listens; retried below
   for (let i = 0; ; i++) {
     try {
       await probe.connect();

@@ -18,6 +18,9 @@ const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   client: () => import('./client.bench.js'),
   queue: () => import('./queue.bench.js'),
   producer: () => import('./producer.bench.js'),
+  migration: () => import('./migration.bench.js'),
+  scale: () => import('./scale.bench.js'),
+  large: () => import('./large.bench.js'),
 };
 
 const BENCHMARKS_MD = join(REPO_DIR, 'BENCHMARKS.md');

@@ -4,6 +4,7 @@
  * helper, and an s3jobs configuration pointing a worker at either.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildConfig, type S3JobsConfig, type WorkerSettings } from '../shared/config/config.js';
 import { compileForNode } from './compile.js';
@@ -20,10 +21,13 @@ export interface FakeS3 {
   stop(): void;
 }
 
-/** Starts `bench/fake-s3.ts` as a bare-node child; it exits when its stdin closes (or with us). */
-export async function startFakeS3(): Promise<FakeS3> {
+/**
+ * Starts `bench/fake-s3.ts` as a bare-node child; it exits when its stdin closes (or with us).
+ * `listedObjects`: how many synthetic keys (`src/…`) its listings hold.
+ */
+export async function startFakeS3(listedObjects = 0): Promise<FakeS3> {
   const build = await compileForNode();
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, FAKE_S3_OBJECTS: String(listedObjects) };
   delete env.NODE_OPTIONS;
   const child: ChildProcess = spawn(process.execPath, [join(build, 'bench', 'fake-s3.js')], { cwd: REPO_DIR, env, stdio: ['pipe', 'pipe', 'inherit'] });
   const endpoint = await new Promise<string>((resolve, reject) => {
@@ -50,4 +54,15 @@ export function benchConfig(redisUrl: string, endpoint: string, queue: string, w
       worker: { concurrency: 32, ...worker },
     },
   });
+}
+
+/** Peak RSS of a live process (`VmHWM`), bytes; undefined when it is gone. */
+export function peakRssOf(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m === null ? undefined : Number(m[1]) * 1024;
+  } catch {
+    return undefined;
+  }
 }

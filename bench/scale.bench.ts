@@ -1,0 +1,148 @@
+/**
+ * Issue 9: a large migration run on one Redis with bounded memory — Redis `used_memory` peak,
+ * producer RSS, worker RSS, time and per-object Redis cost — against the raw BullMQ job rate
+ * measured in the same run.
+ *
+ * - ours: `runMigration` (this process: synthetic listing, window 20,000, run store, CSV report)
+ *   and one s3jobs worker process (`workers/main.ts`, concurrency 64) doing real metadata rewrites
+ *   (HEAD + CopyObject) against the fake S3; every outcome recorded, the run waited for.
+ * - raw: plain BullMQ `Queue.addBulk` (batches of 1,000, kept under the same window) and a plain
+ *   BullMQ `Worker` process with a no-op processor (`bench/raw-worker.ts`, concurrency 64).
+ *
+ * Each side on its own fresh private redis-server (noeviction, no persistence), so `used_memory_peak`
+ * is that side's alone.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import type { MigrationSpec } from '../producers/migrate/migration.js';
+import { startWorkerProcess, workerEnv } from '../test/support/worker-process.js';
+import type { Benchmark, BenchContext } from './bench-types.js';
+import { formatMiB, formatNumber, loadAverage, machineLine, markdownTable, REPO_DIR } from './harness.js';
+import type { ScaleProducerSpec } from './scale-producer.js';
+import { startPrivateRedis, type PrivateRedis } from './private-redis.js';
+import { benchConfig, peakRssOf, PROFILE, startFakeS3 } from './servers.js';
+
+const WINDOW = 20_000;
+const CONCURRENCY = 64;
+const PREFIX = '{s3jobs}';
+const SPEC: MigrationSpec = { profile: PROFILE, bucket: 'bench', set: { project: 'summer-2024', reviewed: 'yes' }, acl: 'private' };
+
+interface SideResult {
+  side: 'raw BullMQ' | 's3jobs run';
+  objects: number;
+  seconds: number;
+  perSec: number;
+  redisPeak: number;
+  redisBaseline: number;
+  producerRss: number;
+  workerRss: number;
+  reportBytes?: number;
+}
+
+function producerChild(spec: ScaleProducerSpec): Promise<{ seconds: number; peakRss: number; completed: number; reportBytes: number }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'bench', 'scale-producer.ts'), JSON.stringify(spec)], { cwd: REPO_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop()!)) : reject(new Error(`scale producer exited ${code}`))));
+  });
+}
+
+async function waitForWorker(redis: PrivateRedis, queueName: string): Promise<Queue> {
+  const queue = new Queue(queueName, { connection: redis.connect(), prefix: PREFIX });
+  while ((await queue.getWorkers()).length === 0) await new Promise((r) => setTimeout(r, 100));
+  return queue;
+}
+
+async function side(which: SideResult['side'], objects: number, endpoint: string, log: (l: string) => void): Promise<SideResult> {
+  const redis = await startPrivateRedis();
+  const queueName = which === 'raw BullMQ' ? 'raw' : 'scale';
+  let workerPid: number | undefined;
+  let stopWorker: () => Promise<void>;
+  if (which === 'raw BullMQ') {
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'bench', 'raw-worker.ts'), redis.url, PREFIX, queueName, String(CONCURRENCY)], { cwd: REPO_DIR, stdio: 'inherit' });
+    workerPid = child.pid;
+    stopWorker = async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    };
+  } else {
+    const config = benchConfig(redis.url, endpoint, queueName, { concurrency: CONCURRENCY });
+    const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }) });
+    workerPid = worker.pid;
+    stopWorker = () => worker.stop();
+  }
+  const queue = await waitForWorker(redis, queueName);
+  const baseline = Number((await redis.info('memory')).used_memory);
+  const produced = await producerChild({ mode: which === 'raw BullMQ' ? 'raw' : 'ours', redisUrl: redis.url, prefix: PREFIX, queue: queueName, objects, window: WINDOW, spec: SPEC });
+  const info = await redis.info('memory');
+  const workerRss = peakRssOf(workerPid) ?? 0;
+  await stopWorker();
+  await queue.close();
+  await redis.stop();
+  if (produced.completed !== objects) throw new Error(`${which}: ${produced.completed} of ${objects} completed`);
+  const r: SideResult = {
+    side: which,
+    objects,
+    seconds: produced.seconds,
+    perSec: objects / produced.seconds,
+    redisPeak: Number(info.used_memory_peak),
+    redisBaseline: baseline,
+    producerRss: produced.peakRss,
+    workerRss,
+    reportBytes: produced.reportBytes,
+  };
+  log(`scale: ${which} ${objects}: ${formatNumber(r.perSec)}/s in ${r.seconds.toFixed(0)} s, Redis peak ${formatMiB(r.redisPeak)}, producer RSS ${formatMiB(r.producerRss)}, worker RSS ${formatMiB(workerRss)}`);
+  return r;
+}
+
+export const benchmark: Benchmark = {
+  name: 'scale',
+  title: 'Scale: a large run on one Redis',
+  async run(ctx: BenchContext) {
+    const loadBefore = loadAverage();
+    const sizes = ctx.quick ? [20_000, 50_000] : (process.env.S3JOBS_BENCH_SCALE_SIZES ?? '100000,400000').split(',').map(Number);
+    const fake = await startFakeS3();
+    const results: SideResult[] = [];
+    try {
+      for (const n of sizes) {
+        results.push(await side('raw BullMQ', n, fake.endpoint, ctx.log));
+        results.push(await side('s3jobs run', n, fake.endpoint, ctx.log));
+      }
+    } finally {
+      fake.stop();
+    }
+    const loadAfter = loadAverage();
+    const pair = (n: number): [SideResult, SideResult] => [results.find((r) => r.objects === n && r.side === 'raw BullMQ')!, results.find((r) => r.objects === n && r.side === 's3jobs run')!];
+    const table = markdownTable(
+      ['objects', 'side', 'time', 'objects/s', 'vs raw (target ≥ 80%)', 'Redis used_memory peak', 'producer peak RSS', 'worker peak RSS'],
+      results.map((r) => {
+        const rawRate = pair(r.objects)[0].perSec;
+        return [r.objects, r.side, `${r.seconds.toFixed(0)} s`, r.perSec, r.side === 'raw BullMQ' ? '–' : `${((r.perSec / rawRate) * 100).toFixed(0)}%`, formatMiB(r.redisPeak), formatMiB(r.producerRss), formatMiB(r.workerRss)];
+      }),
+    );
+    const big = pair(sizes[sizes.length - 1]!)[1];
+    const small = pair(sizes[0]!)[1];
+    const markdown = `## Scale: a large migration run on one Redis (issue 9)
+
+Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${loadBefore} before, ${loadAfter} after.
+Reproduce: \`npm run bench -- scale\` (sizes from \`S3JOBS_BENCH_SCALE_SIZES\`, default \`100000,400000\`).
+
+- **s3jobs run**: \`runMigration\` in the benchmark process (synthetic listing of 1,000-key pages, window ${formatNumber(WINDOW)}, run store,
+  CSV report of every object) and one s3jobs worker process (\`workers/main.ts\` under tsx, concurrency ${CONCURRENCY}, worker-level
+  \`removeOnComplete\`) doing real metadata rewrites (HEAD + CopyObject, signed, over HTTP) against the fake S3; timed until
+  every outcome is recorded and the run is completed.
+- **raw BullMQ**: \`Queue.addBulk\` (batches of 1,000, kept under the same window) and a plain BullMQ \`Worker\` process with a **no-op**
+  processor (\`bench/raw-worker.ts\`, concurrency ${CONCURRENCY}, \`removeOnComplete: { count: 0 }\`).
+- Each side on a fresh private redis-server (\`maxmemory-policy noeviction\`, no persistence, \`hash-max-listpack-value 64\`), so
+  \`used_memory_peak\` is that side's alone (an empty Redis is ~${formatMiB(small.redisBaseline)}). Producer and worker each run in their
+  own process under the tsx loader (\`bench/scale-producer.ts\`, \`workers/main.ts\`); RSS figures are their peaks (\`VmHWM\` of the
+  worker, a 100 ms sampler in the producer).
+
+${table}
+
+`;
+    return { markdown, data: { results, loadBefore, loadAfter, window: WINDOW, concurrency: CONCURRENCY }, big };
+  },
+};
