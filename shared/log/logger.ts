@@ -28,9 +28,16 @@ export const REDACT_PATHS = [
 /** Query parameters of a presigned URL that must never reach a log. */
 const SIGNATURE_PARAM = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"]*/gi;
 
-/** Removes presigned-URL signatures and credentials from a string. */
+/**
+ * The signature of an `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
+ * Signature=<hex>` header, which a server or proxy may echo back in an error message: it
+ * authorises replaying that request for as long as its date is accepted.
+ */
+const AUTHORIZATION_SIGNATURE = /(\bSignature=)[0-9a-f]{16,}/gi;
+
+/** Removes presigned-URL signatures and credentials, and request signatures, from a string. */
 export function scrubSecrets(text: string): string {
-  return text.replace(SIGNATURE_PARAM, '$1[redacted]');
+  return text.replace(SIGNATURE_PARAM, '$1[redacted]').replace(AUTHORIZATION_SIGNATURE, '$1[redacted]');
 }
 
 export function createLogger(options: { level?: LoggerOptions['level']; name?: string } = {}, destination?: DestinationStream): Logger {
