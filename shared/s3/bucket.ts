@@ -84,6 +84,11 @@ export interface RewriteMetadataOptions extends CallOptions {
   headers?: Record<string, string> | undefined;
   /** Rewrite only if the object's ETag is this. */
   ifMatch?: string | undefined;
+  /**
+   * A HEAD of the object the caller just made (saves one request). The copy is still guarded by
+   * its ETag, so a HEAD gone stale makes the rewrite fail with 412, never write stale metadata.
+   */
+  currentInfo?: ObjectInfo | undefined;
   multipart?: MultipartCopyOptions | undefined;
 }
 
@@ -468,7 +473,7 @@ export class S3Bucket {
     assertKey(key);
     const acl = assertCopyAcl(options?.acl);
     const multipart = resolveMultipartOptions(options.multipart);
-    const head = await this.head(key, options);
+    const head = options.currentInfo ?? (await this.head(key, options));
     checkIfMatch(options.ifMatch, head, this.name, key);
     const plan = planMetadataRewrite(
       { metadata: head.metadata, headers: head.headers },

@@ -28,6 +28,8 @@ export async function processMetadataRewrite(job: MetadataRewriteJob, ctx: Proce
     mimetype: job.mimetype,
     headers: job.headers,
     ifMatch: job.expectedEtag,
+    // The HEAD above, reused: the rewrite is guarded by its ETag all the same.
+    currentInfo: head,
     multipart: ctx.multipart,
   };
   let result;

@@ -67,3 +67,21 @@ describe('S3 answers that look like success but are not', () => {
     await bucket.close();
   });
 });
+
+describe('request counts', () => {
+  it('rewriteMetadata with a fresh HEAD passed in makes one request (the guarded copy); without, two', async () => {
+    const direct = await freshBucket('count');
+    await direct.put('k', 'v', { metadata: { a: '1' } });
+    const bucket = await throughProxy(direct.name);
+    const head = await bucket.head('k');
+    proxy!.clearLog();
+    await bucket.rewriteMetadata('k', { acl: 'private', set: { a: '2' }, currentInfo: head });
+    expect(proxy!.log.map((e) => e.method)).toEqual(['PUT']);
+    expect(proxy!.log[0]?.headers['x-amz-copy-source-if-match']).toBe(head.etag);
+    proxy!.clearLog();
+    await bucket.rewriteMetadata('k', { acl: 'private', set: { a: '3' } });
+    expect(proxy!.log.map((e) => e.method)).toEqual(['HEAD', 'PUT']);
+    expect((await direct.head('k')).metadata).toEqual({ a: '3' });
+    await bucket.close();
+  });
+});
