@@ -7,6 +7,9 @@
  * - Jobs get the deployment's options (`defaultJobOptions`), so a fanned-out copy retries, backs off
  *   and is retained exactly like one enqueued through the producer API. Retention matters: a
  *   completed job's id keeps deduplicating while it is retained.
+ * - An id the dead-letter queue holds is not added again (as in the producer API): that job failed
+ *   for good and left the queue, so BullMQ's own deduplication no longer sees it. Re-added, it would
+ *   run and fail again behind its old record. Checked just before the add, not atomically with it.
  * - Backpressure is soft: while the queue holds `window` waiting jobs or more, a batch waits, but
  *   for `maxWaitMs` at most. A hard bound could deadlock a worker whose every slot is taken by a
  *   fan-out waiting for room only those same slots could make.
@@ -17,6 +20,7 @@ import type { S3JobsConfig } from '../shared/config/config.js';
 import { validateJob } from '../shared/jobs/index.js';
 import type { Logger } from '../shared/log/logger.js';
 import { defaultJobOptions } from '../shared/queue/job-options.js';
+import { deadLetterJobId } from '../shared/queue/names.js';
 import type { Enqueue } from './processors/context.js';
 
 /** Waiting jobs above which a fan-out pauses. */
@@ -27,6 +31,8 @@ export const DEFAULT_FAN_OUT_MAX_WAIT_MS = 30_000;
 export interface FanOutOptions {
   /** The worker's own queue. */
   queue: Queue;
+  /** Its dead-letter queue, and a connection to read it: ids held there are not added again. Default: not checked. */
+  deadLetters?: { queue: Queue; redis: { exists(key: string): Promise<number> } } | undefined;
   config: Pick<S3JobsConfig, 'retry' | 'retention'>;
   logger: Logger;
   /** Default `DEFAULT_FAN_OUT_WINDOW`. */
@@ -61,14 +67,26 @@ export function createFanOut(options: FanOutOptions): Enqueue {
     }
   };
 
+  const deadLettered = async (ids: readonly string[]): Promise<boolean[]> => {
+    const dlq = options.deadLetters;
+    if (dlq === undefined) return ids.map(() => false);
+    const found = await Promise.all(ids.map((id) => dlq.redis.exists(dlq.queue.toKey(deadLetterJobId(id)))));
+    return found.map((n) => n === 1);
+  };
+
   return async (jobs, { signal }) => {
-    if (jobs.length === 0) return;
+    if (jobs.length === 0) return 0;
     const prepared = jobs.map(({ payload, jobId }) => {
       const data = validateJob(payload);
       return { name: data.kind, data, opts: { ...base, jobId } };
     });
-    await waitForRoom(prepared.length, signal);
+    const dead = await deadLettered(jobs.map((j) => j.jobId));
+    const fresh = prepared.filter((_, i) => !dead[i]);
+    if (fresh.length < prepared.length) logger.info({ skipped: prepared.length - fresh.length }, 'left out jobs the dead-letter queue holds');
+    if (fresh.length === 0) return 0;
+    await waitForRoom(fresh.length, signal);
     signal.throwIfAborted();
-    await queue.addBulk(prepared);
+    await queue.addBulk(fresh);
+    return fresh.length;
   };
 }

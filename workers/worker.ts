@@ -124,7 +124,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     concurrency: config.worker.multipartConcurrency,
     threshold: options.multipartThresholdBytes ?? config.worker.multipartThresholdBytes,
   };
-  const enqueue = createFanOut({ queue, config, logger });
+  const enqueue = createFanOut({ queue, deadLetters: { queue: deadLetters, redis: queueConnection }, config, logger });
   const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart, runs, enqueue });
 
   const worker = new Worker<unknown, JobResult>(queueName, processor.process, {

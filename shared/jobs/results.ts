@@ -40,7 +40,12 @@ export interface SyncJobResult extends ResultBase {
   examined: number;
   /** Missing at the destination, or different in size or ETag. */
   toCopy: number;
-  /** Copy jobs added (fewer than toCopy when a copy already finished in an earlier attempt's run, or a destination key would be invalid). */
+  /**
+   * Copy jobs handed to the queue (an id already queued or retained is not added twice). Fewer
+   * than toCopy when an earlier attempt of a run already finished a copy, when the dead-letter
+   * queue holds the same copy (it failed for good: `s3jobs dlq retry` it), or when a destination
+   * key would be invalid.
+   */
   enqueued: number;
   /** Same size and ETag at the destination: left alone. */
   unchanged: number;

@@ -13,9 +13,11 @@ export interface FanOutJob {
 
 /**
  * Validates and adds jobs to the worker's queue in one round trip, with the deployment's job
- * options (attempts, backoff, retention); may first wait a while for room in the queue.
+ * options (attempts, backoff, retention); may first wait a while for room in the queue. Jobs whose
+ * id the dead-letter queue holds are left out (they failed for good: retrying them is the
+ * operator's call). Resolves with how many jobs were handed to the queue.
  */
-export type Enqueue = (jobs: readonly FanOutJob[], options: { signal: AbortSignal }) => Promise<void>;
+export type Enqueue = (jobs: readonly FanOutJob[], options: { signal: AbortSignal }) => Promise<number>;
 
 /** What a processor gets besides its payload. */
 export interface ProcessorContext {

@@ -127,18 +127,18 @@ export async function processSync(job: SyncJob, ctx: ProcessorContext, options: 
       }
       jobs.push({ payload, jobId: copyJobId(base, decision) });
     });
-    await enqueue(jobs, { signal });
-    counts.enqueued += jobs.length;
+    const added = await enqueue(jobs, { signal });
+    counts.enqueued += added;
     const last = decisions[decisions.length - 1];
     if (run !== undefined && last !== undefined) {
-      await runs!.pageEnqueued(run.id, { listed: decisions.length + unrecorded.listed, matched: wanted + unrecorded.matched, enqueued: jobs.length, nextCursor: last.source.key, nextPage: page + 1 });
+      await runs!.pageEnqueued(run.id, { listed: decisions.length + unrecorded.listed, matched: wanted + unrecorded.matched, enqueued: added, nextCursor: last.source.key, nextPage: page + 1 });
       unrecorded.listed = 0;
       unrecorded.matched = 0;
     } else {
       unrecorded.listed += decisions.length;
       unrecorded.matched += wanted;
     }
-    ctx.logger.debug({ page, listed: decisions.length, toCopy: wanted, enqueued: jobs.length }, 'sync page done');
+    ctx.logger.debug({ page, listed: decisions.length, toCopy: wanted, enqueued: added }, 'sync page done');
     page++;
   }
   // The listing is over: the run moves to `draining` (its copies finish on their own).

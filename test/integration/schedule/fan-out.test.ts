@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../../shared/config/config.js';
 import type { CopyJob } from '../../../shared/jobs/index.js';
 import { createLogger } from '../../../shared/log/logger.js';
+import { deadLetterQueueName } from '../../../shared/queue/names.js';
 import { createFanOut } from '../../../workers/fan-out.js';
 import { createRedis, deleteKeysWithPrefix, uniqueQueueName } from '../../support/redis.js';
 
@@ -36,12 +37,25 @@ afterAll(() => redis.quit());
 describe('createFanOut', () => {
   it('adds validated jobs with the default options under the given ids; an id already there is not added again', async () => {
     const enqueue = createFanOut({ queue, config, logger });
-    await enqueue([{ payload: copy('a'), jobId: 'sync-x.1' }, { payload: copy('b'), jobId: 'sync-x.2' }], { signal: never });
+    expect(await enqueue([{ payload: copy('a'), jobId: 'sync-x.1' }, { payload: copy('b'), jobId: 'sync-x.2' }], { signal: never })).toBe(2);
     await enqueue([{ payload: copy('a'), jobId: 'sync-x.1' }], { signal: never });
     const jobs = await queue.getJobs(['waiting']);
     expect(jobs.map((j) => j.id).sort()).toEqual(['sync-x.1', 'sync-x.2']);
     expect(jobs[0]!.name).toBe('copy');
     expect(jobs[0]!.opts).toMatchObject({ attempts: 4, backoff: { type: 's3jobs', delay: 100 }, removeOnComplete: { count: 50, age: 600 }, removeOnFail: false });
+  });
+
+  it('leaves out ids the dead-letter queue holds (they failed for good)', async () => {
+    const dlq = new Queue(deadLetterQueueName(name), { connection: redis, prefix: PREFIX });
+    try {
+      await dlq.add('copy', { jobId: 'd.1' }, { jobId: 'd.1' });
+      const enqueue = createFanOut({ queue, deadLetters: { queue: dlq, redis }, config, logger });
+      expect(await enqueue([{ payload: copy('a'), jobId: 'd.1' }, { payload: copy('b'), jobId: 'd.2' }], { signal: never })).toBe(1);
+      expect((await queue.getJobs(['waiting'])).map((j) => j.id)).toEqual(['d.2']);
+      expect(await enqueue([{ payload: copy('a'), jobId: 'd.1' }], { signal: never })).toBe(0);
+    } finally {
+      await dlq.close();
+    }
   });
 
   it('one invalid payload fails the whole batch before anything is added', async () => {

@@ -224,6 +224,28 @@ describe.skipIf(!httpTarget)('sync fan-out is exactly once', () => {
     }
   });
 
+  it('a copy that failed for good is not added again by the next sync while its dead letter is held', { timeout: 60_000 }, async () => {
+    const small = await freshBucket('sync-dl-src');
+    const dst = await freshBucket('sync-dl-dst');
+    await small.put('in/ok.txt', 'ok');
+    await small.put('in/denied.txt', 'no');
+    // Every copy onto backup/denied.txt is refused for good.
+    proxy.setMatch((r) => isCopyRequest(r) && r.pathname.endsWith('/backup/denied.txt'));
+    proxy.setDecide(() => ({ type: 'error', status: 403, code: 'AccessDenied', message: 'Access Denied' }));
+    await env.startWorker();
+    const first = await syncResult(env, await env.add(syncJob(small, dst)));
+    expect(first).toMatchObject({ toCopy: 2, enqueued: 2 });
+    await trackAll(env);
+    const { deadLettered } = await env.settle();
+    expect([...deadLettered.values()].map((d) => [d.error.code, (d.payload as { destination: { key: string } }).destination.key])).toEqual([['AccessDenied', 'backup/denied.txt']]);
+
+    // Same state as before: the failed copy's id is the same, and its dead letter is still held.
+    const second = await syncResult(env, await env.add(syncJob(small, dst)));
+    expect(second).toMatchObject({ examined: 2, toCopy: 1, enqueued: 0, unchanged: 1 });
+    expect(proxy.log.filter((e) => isCopyRequest(e) && e.pathname.endsWith('/backup/denied.txt'))).toHaveLength(1);
+    await env.settle();
+  });
+
   it('its worker killed between the batches: another worker takes the sync over and adds the rest once', { timeout: 120_000 }, async () => {
     const dst = await freshBucket('sync-big-dst');
     // The second source page never answers: the first worker is stuck there with page one fanned out.
