@@ -107,6 +107,8 @@ The prefix is matched as written ("in" also matches "inbox/"; write "in/" for a 
 
 ETags are compared as S3 lists them. The ETag of an object uploaded in several parts depends on
 its part sizes and its copy gets another one, so such objects are copied again by every sync.
+A copy that failed for good is not tried again by later syncs while the dead-letter queue keeps
+it (s3jobs dlq retry it, or purge it to let the next sync try).
 
 With --wait, waits for the listing and prints what was found (examined, toCopy, enqueued,
 unchanged); the copies run on as their own jobs. To sync on a schedule: s3jobs schedule add.`,
