@@ -20,6 +20,7 @@ const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   producer: () => import('./producer.bench.js'),
   migration: () => import('./migration.bench.js'),
   scale: () => import('./scale.bench.js'),
+  batching: () => import('./batching.bench.js'),
   large: () => import('./large.bench.js'),
 };
 

@@ -49,10 +49,17 @@ function producerChild(spec: ScaleProducerSpec): Promise<{ seconds: number; peak
   });
 }
 
-async function waitForWorker(redis: PrivateRedis, queueName: string): Promise<Queue> {
-  const queue = new Queue(queueName, { connection: redis.connect(), prefix: PREFIX });
+async function waitForWorker(redis: PrivateRedis, queueName: string): Promise<{ queue: Queue; close(): Promise<void> }> {
+  const connection = redis.connect();
+  const queue = new Queue(queueName, { connection, prefix: PREFIX });
   while ((await queue.getWorkers()).length === 0) await new Promise((r) => setTimeout(r, 100));
-  return queue;
+  return {
+    queue,
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
 }
 
 async function side(which: SideResult['side'], objects: number, endpoint: string, log: (l: string) => void): Promise<SideResult> {
@@ -73,13 +80,13 @@ async function side(which: SideResult['side'], objects: number, endpoint: string
     workerPid = worker.pid;
     stopWorker = () => worker.stop();
   }
-  const queue = await waitForWorker(redis, queueName);
+  const watcher = await waitForWorker(redis, queueName);
   const baseline = Number((await redis.info('memory')).used_memory);
   const produced = await producerChild({ mode: which === 'raw BullMQ' ? 'raw' : 'ours', redisUrl: redis.url, prefix: PREFIX, queue: queueName, objects, window: WINDOW, spec: SPEC });
   const info = await redis.info('memory');
   const workerRss = peakRssOf(workerPid) ?? 0;
   await stopWorker();
-  await queue.close();
+  await watcher.close();
   await redis.stop();
   if (produced.completed !== objects) throw new Error(`${which}: ${produced.completed} of ${objects} completed`);
   const r: SideResult = {
