@@ -348,7 +348,7 @@ describe.skipIf(!target.endpoint.startsWith('http:'))('S3 faults', () => {
       faultRate: Number((faulted.length / eligible.length).toFixed(3)),
       faultsByType,
       overwrites: { background: backgroundOverwrites, forcedBetweenHeadAndCopy: forcedRaces, rewritesSupersededByLaterOverwrite: rewritesSuperseded },
-      copyConditions: { emulatedByProxy: !hasCopyConditions, conditionalCopies: guard.stats.conditional, refused412: guard.stats.refused, sourceChangedRetries },
+      copyConditions: { emulatedByProxy: !hasCopyConditions, rewriteCopiesAllConditional: rewriteCopies.length, conditionalCopies: guard.stats.conditional, refused412: guard.stats.refused, sourceChangedRetries },
       runMs,
       totalMs: Date.now() - started,
     });
