@@ -443,7 +443,7 @@ The run:
   --dry-run                  list and count what would change; change nothing (no jobs, no run)
   --window N                 at most N jobs waiting in the queue: listing pauses while it is full,
                              so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
-  --rate N                   at most N objects per second (each costs two HEADs and a copy), so
+  --rate N                   at most N objects per second (each costs a HEAD and a copy), so
                              a busy bucket never answers SlowDown; it also caps the window at 2 s
                              worth of jobs (default: as fast as the workers go; S3JOBS_RATE_LIMIT
                              on the workers caps all their jobs)
