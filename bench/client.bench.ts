@@ -18,7 +18,7 @@ import { startS3rver, type S3rverProcess } from '../test/support/s3rver-process.
 import type { Benchmark, BenchContext } from './bench-types.js';
 import { sourceKey, type ClientOp, type ClientRunResult, type ClientRunSpec, type LevelResult, type Side } from './client-spec.js';
 import { compileForNode } from './compile.js';
-import { formatMiB, formatNumber, formatRatio, loadAverage, machineLine, markdownTable, median, REPO_DIR } from './harness.js';
+import { formatMiB, formatNumber, formatRatio, loadAverage, machineLine, raisePriority, markdownTable, median, REPO_DIR } from './harness.js';
 
 const BUCKET = 'bench';
 const LEVELS = [1, 16, 64];
@@ -331,7 +331,7 @@ function workSizeTable(runs: Run[], large: ClientRunResult[]): string {
   );
 }
 
-function report(runs: Run[], large: ClientRunResult[], servers: Server[], load: { before: number; after: number }, ctx: BenchContext): string {
+function report(runs: Run[], large: ClientRunResult[], servers: Server[], load: { before: number; after: number; priorityRaised: boolean }, ctx: BenchContext): string {
   const s3rver = throughputTable(runs, 's3rver');
   const fake = throughputTable(runs, 'fake');
   const memory = memoryTable(runs);
@@ -343,7 +343,7 @@ function report(runs: Run[], large: ClientRunResult[], servers: Server[], load: 
   return [
     '## Client: HEAD, CopyObject and metadata rewrite vs @aws-sdk/client-s3 (issue 7, target 2)',
     '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${load.before} before, ${load.after} after (other work shared the machine, and the two sides run one after the other, so contention does not always hit them alike)${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${load.before} before, ${load.after} after (other work shared the machine, and the two sides run one after the other, so contention does not always hit them alike${load.priorityRaised ? '; the benchmark and its children ran at nice −10' : ''})${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
     'Reproduce: `npm run bench -- client` (two to three minutes). Each side runs in its own child process',
     '(`bench/client-side.ts`), so the memory figures are each library\'s own; the order of the two sides',
     'alternates from one operation to the next. Ratios are s3jobs ÷ SDK throughput in the same run.',
@@ -410,6 +410,8 @@ export const benchmark: Benchmark = {
   title: 'S3 client',
   async run(ctx) {
     buildDir = await compileForNode();
+    // Children (servers and both sides) inherit the raised priority.
+    const priority = raisePriority();
     const loadBefore = loadAverage();
     const servers: Server[] = [];
     try {
@@ -425,10 +427,11 @@ export const benchmark: Benchmark = {
         large.push(result);
         ctx.log(`client: fake copy ×${result.count} ${side}: ${formatNumber(opsPerSec(result.count, result.levels[0]!))}/s, peak RSS ${formatMiB(result.levels[0]!.peakRss)}`);
       }
-      const load = { before: loadBefore, after: loadAverage() };
+      const load = { before: loadBefore, after: loadAverage(), priorityRaised: priority.raised };
       return { markdown: report(runs, large, servers, load, ctx), data: { machine: ctx.machine, quick: ctx.quick, load, servers: servers.map(({ kind, label, counts, rounds, warmup }) => ({ kind, label, counts, rounds, warmup })), runs, large } };
     } finally {
       for (const server of servers) await server.stop();
+      priority.restore();
     }
   },
 };

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { availableParallelism, cpus, getPriority, loadavg, release, setPriority, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -174,6 +174,21 @@ export function machineInfo(): MachineInfo {
 
 export function machineLine(m: MachineInfo): string {
   return `${m.nproc} cores (\`nproc\`), CPU "${m.cpuModel}", ${m.totalMemGiB} GiB RAM, Node ${m.node}, ${m.os}`;
+}
+
+/**
+ * Raises this process's scheduling priority (nice −10) when allowed (root, or CAP_SYS_NICE), so
+ * other work on a shared machine disturbs the measurement less; children spawned meanwhile inherit
+ * it. Returns whether it was raised and a function that puts the old priority back.
+ */
+export function raisePriority(): { raised: boolean; restore: () => void } {
+  const before = getPriority();
+  try {
+    setPriority(Math.min(before, -10));
+  } catch {
+    return { raised: false, restore: () => undefined };
+  }
+  return { raised: true, restore: () => setPriority(before) };
 }
 
 /** The 1-minute load average, as a sign of other work sharing the machine during a run. */

@@ -18,8 +18,8 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { Sha256 as Sha256Js } from '@aws-crypto/sha256-js';
 import aws4 from 'aws4';
 import { amzDate, EMPTY_SHA256, presignRequest, signRequest, uriEncodePath, type SigningContext } from '../shared/s3/signer/index.js';
-import type { Benchmark, BenchContext } from './bench-types.js';
-import { compareRounds, formatOps, formatRatio, formatSpread, loadAverage, machineLine, markdownTable, type Contestant, type Measurement } from './harness.js';
+import type { Benchmark, BenchContext, BenchOutcome } from './bench-types.js';
+import { compareRounds, formatOps, formatRatio, formatSpread, loadAverage, machineLine, raisePriority, markdownTable, type Contestant, type Measurement } from './harness.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 const REGION = 'eu-west-1';
@@ -164,7 +164,7 @@ async function runCase(c: SignCase, signatures: number, rounds: number, warmupOp
   return { case: c.id, what: c.what, signatures, measurements, ratioVsFasterPeer: ours.opsPerSec / faster.opsPerSec, fasterPeer: faster.label };
 }
 
-function report(results: CaseResult[], load: { before: number; after: number }, ctx: BenchContext): string {
+function report(results: CaseResult[], load: { before: number; after: number; priorityRaised: boolean }, ctx: BenchContext): string {
   const byLabel = (r: CaseResult, label: string): Measurement | undefined => r.measurements.find((m) => m.label === label);
   const cell = (m: Measurement | undefined): string => (m === undefined ? '–' : `${formatOps(m.opsPerSec)} ${formatSpread(m)}`);
   const rows = results.map((r) => {
@@ -192,7 +192,7 @@ function report(results: CaseResult[], load: { before: number; after: number }, 
   return [
     '## Signer: SigV4 signatures per second (issue 7, target 1)',
     '',
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${load.before} before, ${load.after} after (other work shared the machine)${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
+    `Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${load.before} before, ${load.after} after (other work shared the machine${load.priorityRaised ? '; the benchmark ran at nice −10' : ''})${ctx.quick ? ' — **quick run, not for publishing**' : ''}.`,
     'Reproduce: `npm run bench -- signer` (one to two minutes). Median of 5 timed rounds (3 for rounds of 100,000) after',
     'a warm-up round of 10,000, rounds of the three signers interleaved in one process; ± is half the spread between the',
     'slowest and fastest round. Signing is pure CPU work, so a round is timed on the process\'s CPU clock (user + system,',
@@ -255,30 +255,39 @@ export const benchmark: Benchmark = {
   name: 'signer',
   title: 'SigV4 signer',
   async run(ctx) {
-    for (const c of CASES) ctx.log(`signer: ${c.id} signature ${await checkSameSignatures(c)} (all signers agree)`);
-    const big = ctx.quick ? 5_000 : 100_000;
-    const small = ctx.quick ? 1_000 : 10_000;
-    // Header count is compared at the small size (5 timed rounds); the round size at 10k vs 100k
-    // signatures for the copy and the presign (3 timed rounds of 100k, after a 10k warm-up round).
-    const plan: [SignCase, number, number][] = [
-      [CASES[0]!, small, 5],
-      [CASES[1]!, small, 5],
-      [CASES[2]!, small, 5],
-      [CASES[1]!, big, 3],
-      [CASES[3]!, small, 5],
-      [CASES[3]!, big, 3],
-    ];
-    const loadBefore = loadAverage();
-    const results: CaseResult[] = [];
-    for (const [c, n, rounds] of plan) {
-      const started = Date.now();
-      const result = await runCase(c, n, ctx.quick ? 3 : rounds, small, n === small);
-      results.push(result);
-      ctx.log(
-        `signer: ${c.id} ×${n}: ${result.measurements.map((m) => `${m.label} ${formatOps(m.opsPerSec)}/s`).join(', ')} → ${result.ratioVsFasterPeer.toFixed(2)}× vs ${result.fasterPeer} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
-      );
+    const priority = raisePriority();
+    try {
+      return await runSigner(ctx, priority.raised);
+    } finally {
+      priority.restore();
     }
-    const load = { before: loadBefore, after: loadAverage() };
-    return { markdown: report(results, load, ctx), data: { machine: ctx.machine, quick: ctx.quick, load, results } };
   },
 };
+
+async function runSigner(ctx: BenchContext, priorityRaised: boolean): Promise<BenchOutcome> {
+  for (const c of CASES) ctx.log(`signer: ${c.id} signature ${await checkSameSignatures(c)} (all signers agree)`);
+  const big = ctx.quick ? 5_000 : 100_000;
+  const small = ctx.quick ? 1_000 : 10_000;
+  // Header count is compared at the small size (5 timed rounds); the round size at 10k vs 100k
+  // signatures for the copy and the presign (3 timed rounds of 100k, after a 10k warm-up round).
+  const plan: [SignCase, number, number][] = [
+    [CASES[0]!, small, 5],
+    [CASES[1]!, small, 5],
+    [CASES[2]!, small, 5],
+    [CASES[1]!, big, 3],
+    [CASES[3]!, small, 5],
+    [CASES[3]!, big, 3],
+  ];
+  const loadBefore = loadAverage();
+  const results: CaseResult[] = [];
+  for (const [c, n, rounds] of plan) {
+    const started = Date.now();
+    const result = await runCase(c, n, ctx.quick ? 3 : rounds, small, n === small);
+    results.push(result);
+    ctx.log(
+      `signer: ${c.id} ×${n}: ${result.measurements.map((m) => `${m.label} ${formatOps(m.opsPerSec)}/s`).join(', ')} → ${result.ratioVsFasterPeer.toFixed(2)}× vs ${result.fasterPeer} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
+  }
+  const load = { before: loadBefore, after: loadAverage() };
+  return { markdown: report(results, { ...load, priorityRaised }, ctx), data: { machine: ctx.machine, quick: ctx.quick, load, priorityRaised, results } };
+}
