@@ -32,7 +32,7 @@ function oneLine(run: CliRun): string {
   return lines[0]!;
 }
 
-async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs = 40_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
