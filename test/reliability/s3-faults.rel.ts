@@ -75,8 +75,11 @@ interface RewriteObject {
   version: number;
   body: Buffer;
   v0Etag: string;
-  /** Start times of every overwrite (version ≥ 1). */
-  overwriteStarts: number[];
+  /**
+   * When each overwrite (version ≥ 1) was acknowledged. (Not when it was sent: an overwrite through
+   * the copy-condition proxy may wait for the object's lock until after a rewrite's copy.)
+   */
+  overwriteAcks: number[];
   forcedRace: boolean;
 }
 
@@ -150,7 +153,7 @@ describe.skipIf(!target.endpoint.startsWith('http:'))('S3 faults', () => {
         const key = `rw/${i}.txt`;
         const body = rewriteBody(i, 0);
         const { etag } = await rw.put(key, body, rewriteHeaders(i, 0));
-        return { index: i, key, version: 0, body, v0Etag: etag, overwriteStarts: [], forcedRace: false };
+        return { index: i, key, version: 0, body, v0Etag: etag, overwriteAcks: [], forcedRace: false };
       },
     );
     const byKey = new Map(objects.map((o) => [o.key, o]));
@@ -158,9 +161,9 @@ describe.skipIf(!target.endpoint.startsWith('http:'))('S3 faults', () => {
     /** Writes the next version of `o`. `client` goes through the copy-condition proxy (takes the object's lock) or not (already holds it). */
     const overwrite = async (o: RewriteObject, client: S3Bucket): Promise<void> => {
       const version = o.version + 1;
-      o.overwriteStarts.push(Date.now());
       const body = rewriteBody(o.index, version);
       await client.put(o.key, body, rewriteHeaders(o.index, version));
+      o.overwriteAcks.push(Date.now());
       o.version = version;
       o.body = body;
     };
@@ -289,7 +292,7 @@ describe.skipIf(!target.endpoint.startsWith('http:'))('S3 faults', () => {
       if (done === undefined) {
         const dead = deadLettered.get(id)!;
         // A job pinned to v0 may only fail that way once v0 is gone.
-        if (dead.error.code === 'PreconditionFailed' && o.overwriteStarts.length === 0) rewriteProblems.push(`${id}: PreconditionFailed but the object was never overwritten`);
+        if (dead.error.code === 'PreconditionFailed' && o.overwriteAcks.length === 0) rewriteProblems.push(`${id}: PreconditionFailed but the object was never overwritten`);
         return;
       }
       if (info.metadata.rw === `job-${i}`) {
@@ -298,8 +301,9 @@ describe.skipIf(!target.endpoint.startsWith('http:'))('S3 faults', () => {
         const sorted = (m: Record<string, string>) => JSON.stringify(Object.fromEntries(Object.entries(m).sort()));
         if (sorted(info.metadata) !== sorted(want)) rewriteProblems.push(`${id}: metadata ${JSON.stringify(info.metadata)}, want ${JSON.stringify(want)}`);
       } else {
-        // The rewrite is gone only if an overwrite replaced the object after the rewrite's last attempt began.
-        if (!o.overwriteStarts.some((t) => t >= done.processedOn)) rewriteProblems.push(`${id}: completed but its metadata is missing and no later overwrite explains it`);
+        // The rewrite is gone only if an overwrite replaced the object after the rewrite's last
+        // attempt began (so after its copy, which that attempt made).
+        if (!o.overwriteAcks.some((t) => t >= done.processedOn)) rewriteProblems.push(`${id}: completed but its metadata is missing and no later overwrite explains it`);
         rewritesSuperseded++;
       }
       if ('expectedEtag' in job) {
