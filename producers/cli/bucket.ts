@@ -13,7 +13,7 @@ import {
   type Parsed,
 } from './args.js';
 import type { CliCommand } from './context.js';
-import { runEnqueue, type EnqueueRequest } from './enqueue.js';
+import { enqueueCommand, type EnqueueRequest } from './enqueue.js';
 import { UsageError } from './exit-codes.js';
 import { commandHelp } from './help.js';
 
@@ -68,16 +68,4 @@ first deletes every object, version and delete marker in it.`,
   enqueue: true,
 });
 
-export const bucketCommand: CliCommand = {
-  name: 'bucket',
-  summary: 'enqueue a bucket create or delete',
-  help: HELP,
-  async run(argv, io) {
-    const parsed = parseBucketArgs(argv);
-    if (parsed.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    return runEnqueue('bucket', parsed, io);
-  },
-};
+export const bucketCommand: CliCommand = enqueueCommand('bucket', 'enqueue a bucket create or delete', HELP, parseBucketArgs);

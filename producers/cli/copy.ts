@@ -16,7 +16,7 @@ import {
   type Parsed,
 } from './args.js';
 import type { CliCommand } from './context.js';
-import { runEnqueue, type EnqueueRequest } from './enqueue.js';
+import { enqueueCommand, type EnqueueRequest } from './enqueue.js';
 import { UsageError } from './exit-codes.js';
 import { commandHelp, wrapList } from './help.js';
 
@@ -105,16 +105,4 @@ and may contain more slashes. Prints the job id; with --wait, the result (ETag, 
   enqueue: true,
 });
 
-export const copyCommand: CliCommand = {
-  name: 'copy',
-  summary: 'enqueue a server-side copy of one object',
-  help: HELP,
-  async run(argv, io) {
-    const parsed = parseCopyArgs(argv);
-    if (parsed.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    return runEnqueue('copy', parsed, io);
-  },
-};
+export const copyCommand: CliCommand = enqueueCommand('copy', 'enqueue a server-side copy of one object', HELP, parseCopyArgs);

@@ -1,8 +1,8 @@
 /** What `copy`, `rewrite-metadata` and `bucket` share once their flags are parsed: enqueue, maybe wait. */
 import type { JobPayload } from '../../shared/jobs/index.js';
 import type { EnqueueOptions } from '../producer.js';
-import type { GlobalOptions, WaitOptions } from './args.js';
-import { loadCliConfig, printJson, reportError, withProducer, type CliIo } from './context.js';
+import type { GlobalOptions, Parsed, WaitOptions } from './args.js';
+import { loadCliConfig, printJson, reportError, withProducer, type CliCommand, type CliIo } from './context.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
 
 /** A parsed enqueue command line: the validated payload and how to enqueue it. */
@@ -46,4 +46,24 @@ export async function runEnqueue(command: string, request: EnqueueRequest, io: C
       return reportError(err, command, io);
     }
   });
+}
+
+/**
+ * The command object of an enqueue command (copy, rewrite-metadata, bucket, sync): parse the
+ * flags (pure), print the help when asked, otherwise enqueue the job the flags describe.
+ */
+export function enqueueCommand(name: string, summary: string, help: string, parse: (argv: readonly string[]) => Parsed<EnqueueRequest>): CliCommand {
+  return {
+    name,
+    summary,
+    help,
+    async run(argv, io) {
+      const parsed = parse(argv);
+      if (parsed.help) {
+        io.stdout(help);
+        return 0;
+      }
+      return runEnqueue(name, parsed, io);
+    },
+  };
 }

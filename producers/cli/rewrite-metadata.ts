@@ -18,7 +18,7 @@ import {
 import type { CliCommand } from './context.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { ACL_CHOICES } from './copy.js';
-import { runEnqueue, type EnqueueRequest } from './enqueue.js';
+import { enqueueCommand, type EnqueueRequest } from './enqueue.js';
 import { UsageError } from './exit-codes.js';
 import { commandHelp, wrapList } from './help.js';
 
@@ -113,16 +113,4 @@ kept. A worker skips the copy when nothing would change (the result says "change
   enqueue: true,
 });
 
-export const rewriteMetadataCommand: CliCommand = {
-  name: 'rewrite-metadata',
-  summary: "enqueue a change of an object's metadata",
-  help: HELP,
-  async run(argv, io) {
-    const parsed = parseRewriteMetadataArgs(argv);
-    if (parsed.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    return runEnqueue('rewrite-metadata', parsed, io);
-  },
-};
+export const rewriteMetadataCommand: CliCommand = enqueueCommand('rewrite-metadata', "enqueue a change of an object's metadata", HELP, parseRewriteMetadataArgs);

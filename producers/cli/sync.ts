@@ -19,7 +19,7 @@ import {
 } from './args.js';
 import type { CliCommand } from './context.js';
 import { ACL_CHOICES } from './copy.js';
-import { runEnqueue, type EnqueueRequest } from './enqueue.js';
+import { enqueueCommand, type EnqueueRequest } from './enqueue.js';
 import { UsageError } from './exit-codes.js';
 import { commandHelp, wrapList } from './help.js';
 
@@ -121,16 +121,4 @@ unchanged); the copies run on as their own jobs. To sync on a schedule: s3jobs s
   enqueue: true,
 });
 
-export const syncCommand: CliCommand = {
-  name: 'sync',
-  summary: 'enqueue a prefix sync (one copy job per missing or changed object)',
-  help: HELP,
-  async run(argv, io) {
-    const parsed = parseSyncArgs(argv);
-    if (parsed.help) {
-      io.stdout(HELP);
-      return 0;
-    }
-    return runEnqueue('sync', parsed, io);
-  },
-};
+export const syncCommand: CliCommand = enqueueCommand('sync', 'enqueue a prefix sync (one copy job per missing or changed object)', HELP, parseSyncArgs);
