@@ -144,7 +144,15 @@ describe('bad input', () => {
   it('the same payloads added raw (bypassing the producer) are dead-lettered after one attempt with the same message; the worker process keeps running and completes good jobs', async () => {
     const worker = await env.startChild();
     const ids = new Map<string, Case>();
-    for (const [i, c] of CASES.entries()) ids.set(await env.addRaw(typeof (c.payload() as { kind?: unknown })?.kind === 'string' ? String((c.payload() as { kind: string }).kind) : 'bogus', c.payload(), `bad-${i}`), c);
+    // Each under the name a BullMQ client would give it: its kind, or "bogus" when it has none.
+    const nameOf = (payload: unknown): string => {
+      const kind = payload !== null && typeof payload === 'object' ? (payload as { kind?: unknown }).kind : undefined;
+      return typeof kind === 'string' ? kind : 'bogus';
+    };
+    for (const [i, c] of CASES.entries()) {
+      const payload = c.payload();
+      ids.set(await env.addRaw(nameOf(payload), payload, `bad-${i}`), c);
+    }
     // The payload's kind decides what runs: a name that is no kind at all does not matter (the job
     // runs as its payload says), a name that is another kind is a contradiction and is refused.
     const otherName = await env.addRaw('not-a-kind', { ...good, destination: { bucket, key: 'by-payload-kind.txt' } }, 'other-name');

@@ -201,7 +201,9 @@ describe('load', () => {
     const rate = Math.round(held * 0.9);
     await env.producer.queue.clean(0, 1_000_000, 'completed');
     offeredSoFar = 0;
+    const completedBefore = (await env.counts()).completed!;
     const run = await offer(rate, SUSTAIN_S, 'sus');
+    const completedDuring = (await env.counts()).completed! - completedBefore;
     offeredSoFar += run.ids.length;
     const c = await drain(offeredSoFar, 60_000);
     expect(c).toMatchObject({ waiting: 0, active: 0, failed: 0, dead: 0, completed: run.ids.length });
@@ -216,6 +218,10 @@ describe('load', () => {
       latencyMs: lat,
       maxDepth,
       depthEverySecond: run.depths,
+      // What the workers kept up with while jobs arrived, and how fast the backlog grew (> 0: the
+      // offered rate was above what the machine held during this window).
+      completionRatePerS: Math.round(completedDuring / SUSTAIN_S),
+      depthGrowthPerS: Math.round((run.depths[run.depths.length - 1]! - run.depths[0]!) / SUSTAIN_S),
       producerTicksLate: run.late,
     });
     expect(run.achieved).toBeGreaterThanOrEqual(rate * 0.9);

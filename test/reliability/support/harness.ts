@@ -9,6 +9,7 @@
  * for thousands of jobs: states are read in parallel batches and waiting polls the counts only.
  */
 import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { Writable } from 'node:stream';
 import { expect } from 'vitest';
 import { buildConfig, type ConfigOverrides, type S3JobsConfig } from '../../../shared/config/config.js';
@@ -239,8 +240,15 @@ export async function runEnv(options: RunEnvOptions = {}): Promise<RunEnv> {
       await Promise.allSettled(handles.splice(0).map((h) => h.close(0)));
       await producer.close();
       await raw.close();
-      // The queue's keys and its dead-letter queue's (`<queue>-dead`) share this prefix.
-      await deleteKeysWithPrefix(`${PREFIX}:${queue}`, undefined).catch(() => undefined);
+      // The queue's keys and its dead-letter queue's (`<queue>-dead`) share this prefix. A private
+      // Redis may be gone already (its test stopped it): then there is nothing to delete.
+      const client = new Redis(redis, { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: true });
+      client.on('error', () => undefined);
+      await client
+        .connect()
+        .then(() => deleteKeysWithPrefix(`${PREFIX}:${queue}`, client))
+        .catch(() => undefined)
+        .finally(() => client.disconnect());
     },
   };
   return env;
