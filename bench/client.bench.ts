@@ -285,7 +285,7 @@ function bottleneck(runs: Run[]): string {
   const copies = Math.max(...find(runs, 's3rver', 'copy', 's3jobs').levels.map((l) => opsPerSec(find(runs, 's3rver', 'copy', 's3jobs').count, l)));
   if (server >= 90)
     return `In the s3jobs runs s3rver was up to ${Math.round(server)}% busy (one core is 100%) while our client used at most ${Math.round(client)}% of one, and s3rver topped out at ${formatNumber(copies)} copies/s: against s3rver the server is what limits s3jobs, so these ratios understate the client difference that the fake-S3 table shows.`;
-  return `In the s3jobs runs neither s3rver (at most ${Math.round(server)}% of a core) nor our client (at most ${Math.round(client)}%) was saturated, and s3rver reached ${formatNumber(copies)} copies/s: each request waited on s3rver's own work (SigV4 check, files on disk) and, on a busy machine, on the OS. On a quiet machine s3rver saturates its core near 1,000 copies/s and caps our side; the client-CPU column is the comparison that does not depend on either.`;
+  return `In the s3jobs runs neither s3rver (at most ${Math.round(server)}% of a core) nor our client (at most ${Math.round(client)}%) was saturated, and s3rver reached ${formatNumber(copies)} copies/s: each request waited on s3rver's own work (SigV4 check, files written to disk) and, on a busy machine, on the OS and the disk, which both sides share; that waiting, not either client, sets these rates, and pulls the ratio toward 1 where it dominates (a copy writes files, a HEAD only reads). On a quiet machine s3rver saturates its core near 1,000 copies/s and caps our side instead. The client-CPU column is the comparison that depends on neither.`;
 }
 
 /** How throughput and memory move from the regular fake-S3 copy run to the one with 10× the operations. */
@@ -358,7 +358,7 @@ function report(runs: Run[], large: ClientRunResult[], servers: Server[], load: 
     '',
     s3rver.misses.length === 0
       ? `Every row meets the 1.2× target. ${bottleneck(runs)}`
-      : `Below the 1.2× target: ${s3rver.misses.join('; ')}. There s3rver, not the client, sets the pace: one Node process doing SigV4 checks and file I/O saturates its core (server busy ≈ 100%) while our client idles, so the ratio is capped by the server; the client-CPU column and the fake-S3 table below show the client difference the server hides.`,
+      : `Below the 1.2× target: ${s3rver.misses.join('; ')}. ${bottleneck(runs)}`,
     '',
     `### Against the fake S3 — ${serverOf('fake').label}`,
     '',
