@@ -148,8 +148,11 @@ describe('security', () => {
       return { out, stdout: (t) => void out.push(t), stderr: (t) => void out.push(t), env: { S3JOBS_REDIS_URL: redisUrl(), S3JOBS_QUEUE: env.queue, S3JOBS_PREFIX: PREFIX } };
     };
     const cli = io();
+    const exitCodes: Record<string, number> = {};
     for (const argv of [['status', 'sec-20'], ['status', 'sec-100'], ['status', 'sec-100', '--json'], ['dlq', 'list'], ['dlq', 'list', '--json'], ['dlq', 'show', 'sec-20'], ['dlq', 'show', 'sec-101', '--json'], ['queue']])
-      await runProducerCommand(argv[0]!, argv.slice(1), cli);
+      exitCodes[argv.join(' ')] = await runProducerCommand(argv[0]!, argv.slice(1), cli);
+    // Every command really printed what it shows (a usage error would scan nothing of interest).
+    expect(Object.entries(exitCodes).filter(([, code]) => code !== 0 && code !== 1)).toEqual([]);
     const auth = { authorization: `Bearer ${DASH_TOKEN}` };
     const board: string[] = [];
     for (const path of ['queues', 'runs', 'runs.json', 'queues/api/queues', 'queues/api/redis/stats'])
