@@ -227,7 +227,7 @@ describe('load', () => {
     expect(run.achieved).toBeGreaterThanOrEqual(rate * 0.9);
     // Sanity bounds, loose on purpose: the machine is shared (CI, other test runs) and this rate
     // is near the edge of what it holds. The measured numbers are the result.
-    expect(maxDepth).toBeLessThan(rate * 5);
-    expect(lat.p99).toBeLessThan(10_000);
+    expect(maxDepth).toBeLessThan(rate * 8);
+    expect(lat.p99).toBeLessThan(15_000);
   });
 });
