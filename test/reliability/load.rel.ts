@@ -87,7 +87,8 @@ async function latencies(ids: readonly string[]): Promise<number[]> {
   return out;
 }
 
-const summary = (values: number[]) => ({ count: values.length, p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), max: Math.max(...values) });
+// reduce, not Math.max(...values): a spread of 100,000+ arguments overflows the stack.
+const summary = (values: number[]) => ({ count: values.length, p50: percentile(values, 50), p90: percentile(values, 90), p99: percentile(values, 99), max: values.reduce((m, v) => Math.max(m, v), 0) });
 
 describe('load', () => {
   let capacity = 0;
@@ -182,10 +183,11 @@ describe('load', () => {
       const rate = Math.round(capacity * share);
       const run = await offer(rate, STEP_S, `step${Math.round(share * 100)}`);
       offeredSoFar += run.ids.length;
-      // Held: the producer kept the pace, and over the step's last 3 s the backlog stayed under
-      // 0.75 s of arrivals. A rate 10% above capacity piles up ~0.8 s of arrivals in 8 s.
-      const tail = Math.max(...run.depths.slice(-3));
-      const ok = run.achieved >= rate * 0.9 && tail < Math.max(200, rate * 0.75);
+      // Held: the producer kept the pace, and the backlog left at the end of the step (beyond the
+      // batch just enqueued, which is always there) is under 3% of the step's arrivals — the
+      // workers completed at least 97% of what arrived while it arrived.
+      const backlog = run.depths[run.depths.length - 1]! - Math.round(rate / 10);
+      const ok = run.achieved >= rate * 0.9 && backlog < Math.max(100, run.ids.length * 0.03);
       steps.push({ rate, achieved: run.achieved, depths: run.depths, held: ok });
       const c = await drain(offeredSoFar, 60_000);
       expect(c).toMatchObject({ failed: 0, dead: 0 });

@@ -4,7 +4,8 @@
  *
  * Redis here is a private redis-server on a spare loopback port (support/redis-server.ts), never
  * the shared one on 6379. Workers are child processes (`workers/main.ts`). Every S3 copy is held
- * 20–120 ms by the fault proxy so that kills land while jobs are in flight.
+ * 50–200 ms by the fault proxy so that kills land while jobs are in flight (and a fast machine
+ * does not finish the run before the kills are done).
  *
  * Every run ends with: enqueued = completed + dead-lettered, each job in exactly one, nothing
  * stuck; the run store (one bit per job) counts each job once whatever ran twice; every
@@ -45,7 +46,7 @@ beforeAll(async () => {
     await src.put(`s/${i}`, sourceBodies[i]!, { mimetype: 'text/plain', metadata: { source: String(i) } });
   });
   const latency = mulberry32(SEED + 7);
-  proxy = await startFaultProxy({ upstream: target.endpoint, decide: (r) => (isCopyRequest(r) ? { type: 'stall', afterMs: 20 + Math.floor(latency() * 100) } : undefined) });
+  proxy = await startFaultProxy({ upstream: target.endpoint, decide: (r) => (isCopyRequest(r) ? { type: 'stall', afterMs: 50 + Math.floor(latency() * 150) } : undefined) });
 });
 afterAll(async () => {
   for (const env of envs.splice(0)) await env.cleanup().catch(() => undefined);
@@ -143,7 +144,7 @@ describe.skipIf(!target.endpoint.startsWith('http:'))('process faults', () => {
     const kills: { atCompleted: number; active: number }[] = [];
     const until = Date.now() + 60_000;
     for (let k = 0; k < 4 && Date.now() < until; k++) {
-      await sleep(800 + Math.floor(rand() * 1_200));
+      await sleep(500 + Math.floor(rand() * 1_000));
       const counts = await e.counts();
       if (counts.completed! + counts.dead! >= JOBS) break;
       const victim = Math.floor(rand() * workers.length);
