@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, ValidationError } from '../../../shared/errors.js';
+import { ValidationError } from '../../../shared/errors.js';
 import {
   DEFAULT_EXPIRE_SECONDS,
   type Expire,
@@ -7,23 +7,11 @@ import {
   resolveExpiry,
   UNIX_TIMESTAMP_THRESHOLD,
 } from '../../../shared/s3/expiry.js';
+import { expectInvalid } from '../support/expect-invalid.js';
 
 /** The signing time of every case: 2024-05-01T12:00:00.000Z. */
 const NOW = new Date('2024-05-01T12:00:00.000Z');
 const NOW_S = NOW.getTime() / 1000;
-
-function expectInvalid(fn: () => unknown, field: string, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ValidationError);
-  expect((caught as ValidationError).code).toBe(ErrorCodes.InvalidInput);
-  expect((caught as ValidationError).field).toBe(field);
-  expect((caught as ValidationError).message).toMatch(message);
-}
 
 describe('resolveExpiry', () => {
   it('has the documented constants', () => {

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, ValidationError } from '../../../shared/errors.js';
 import {
   decodeMetadataValue,
   type Metadata,
@@ -14,20 +13,7 @@ import {
   SYSTEM_HEADERS,
   systemHeadersFrom,
 } from '../../../shared/s3/metadata.js';
-
-function expectInvalid(fn: () => unknown, field: string, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ValidationError);
-  expect((caught as ValidationError).code).toBe(ErrorCodes.InvalidInput);
-  expect((caught as ValidationError).retryable).toBe(false);
-  expect((caught as ValidationError).field).toBe(field);
-  expect((caught as ValidationError).message).toMatch(message);
-}
+import { expectInvalid } from '../support/expect-invalid.js';
 
 const b64 = (s: string) => `=?UTF-8?B?${Buffer.from(s, 'utf8').toString('base64')}?=`;
 

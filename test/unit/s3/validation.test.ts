@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, ValidationError } from '../../../shared/errors.js';
 import {
   assertBucketName,
   assertCannedAcl,
@@ -9,24 +8,7 @@ import {
   splitCopySource,
   STORAGE_CLASSES,
 } from '../../../shared/s3/validation.js';
-
-/** Runs `fn`, expects a ValidationError for `field` whose message matches `message`. */
-function expectInvalid(fn: () => unknown, field: string, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(ValidationError);
-  const error = caught as ValidationError;
-  expect(error.code).toBe(ErrorCodes.InvalidInput);
-  expect(error.code).toBe('S3JOBS_INVALID_INPUT');
-  expect(error.retryable).toBe(false);
-  expect(error.field).toBe(field);
-  expect(error.message.startsWith(`${field}: `)).toBe(true);
-  expect(error.message).toMatch(message);
-}
+import { expectInvalid } from '../support/expect-invalid.js';
 
 describe('assertBucketName', () => {
   it.each([

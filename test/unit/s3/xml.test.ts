@@ -1,6 +1,6 @@
 import { XMLParser } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
-import { ErrorCodes, S3Error, S3JobsError, S3NotFoundError, ValidationError } from '../../../shared/errors.js';
+import { ErrorCodes, S3Error, S3JobsError, S3NotFoundError } from '../../../shared/errors.js';
 import {
   type AccessControlPolicy,
   buildAccessControlPolicy,
@@ -20,6 +20,7 @@ import {
   parseS3Xml,
   xmlText,
 } from '../../../shared/s3/xml.js';
+import { expectInvalid } from '../support/expect-invalid.js';
 
 const DECL = '<?xml version="1.0" encoding="UTF-8"?>\n';
 const NS = 'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"';
@@ -41,14 +42,6 @@ function expectBadResponse(fn: () => unknown, message: RegExp): void {
   expect((error as S3JobsError).code).toBe('S3JOBS_BAD_RESPONSE');
   expect((error as S3JobsError).retryable).toBe(true);
   expect((error as S3JobsError).message).toMatch(message);
-}
-
-function expectInvalid(fn: () => unknown, field: string, message: RegExp): void {
-  const error = thrown(fn);
-  expect(error).toBeInstanceOf(ValidationError);
-  expect((error as ValidationError).code).toBe(ErrorCodes.InvalidInput);
-  expect((error as ValidationError).field).toBe(field);
-  expect((error as ValidationError).message).toMatch(message);
 }
 
 describe('parseErrorDocument', () => {
