@@ -118,6 +118,33 @@ export class DeadLetterer {
     return { deadLettered, deferred };
   }
 
+  /**
+   * Dead-letters one object of a batch job as the single job it stands for (`failure.jobId`,
+   * `<runId>-<slot>`), which was never in the main queue: the record is added (a repeat, after a
+   * crash, finds it there and adds nothing), then `onRecorded` counts it in the run.
+   */
+  async recordObjectFailure(failure: { payload: unknown; jobId: string; details: FailureDetails; reason: DeadLetterReason; attemptsMade: number }): Promise<void> {
+    const now = this.#now();
+    const record = buildDeadLetterRecord(
+      { id: failure.jobId, name: 'metadata-rewrite', data: failure.payload, attemptsMade: failure.attemptsMade, attempts: failure.attemptsMade, timestamp: now, finishedOn: now },
+      this.#queue.name,
+      now,
+      { details: failure.details, reason: failure.reason },
+    );
+    const deadId = deadLetterJobId(failure.jobId);
+    let stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
+    if (stored === undefined) {
+      await this.#dlq.add(record.name, record, { ...DEAD_LETTER_JOB_OPTIONS, jobId: deadId });
+      stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
+    }
+    // Counted with this failure's details; an older record of the object (a crash re-ran it) stays.
+    if (this.#onRecorded !== undefined) await this.#onRecorded(record);
+    this.#logger.warn(
+      { jobId: failure.jobId, kind: record.kind, reason: record.reason, code: record.error.code, status: record.error.status, requestId: record.error.requestId, attemptsMade: record.attemptsMade, recorded: stored !== undefined },
+      `object dead-lettered (${record.reason}): ${record.error.code}: ${record.error.message}`,
+    );
+  }
+
   async #move(jobId: string, known: { details: FailureDetails; reason: DeadLetterReason } | undefined): Promise<DeadLetterOutcome> {
     const job = await Job.fromId(this.#queue, jobId);
     if (job === undefined) return 'missing';

@@ -15,7 +15,7 @@ import type { Logger } from '../shared/log/logger.js';
 import type { MultipartCopyOptions } from '../shared/s3/index.js';
 import type { BucketCache } from './bucket-cache.js';
 import { createJobDeadline, resolveJobTimeout } from './deadline.js';
-import { runProcessor, type Enqueue, type ProcessorContext } from './processors/index.js';
+import { runProcessor, type DeadLetterObject, type Enqueue, type ProcessorContext } from './processors/index.js';
 import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
 import { classify } from './retry/classify.js';
 import { isRequeueReason, requeueJob } from './shutdown.js';
@@ -34,6 +34,8 @@ export interface JobProcessorDeps {
   runs?: RunStore | undefined;
   /** How processors add jobs to the queue (a sync's fan-out). */
   enqueue?: Enqueue | undefined;
+  /** How a batch dead-letters one of its objects. */
+  deadLetterObject?: DeadLetterObject | undefined;
   now?: () => number;
 }
 
@@ -88,8 +90,10 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         throw failure(log, err, attempt, attempts);
       }
 
+      const timeoutMs = resolveJobTimeout(payload.timeoutMs, deps.config.worker.jobTimeoutMs);
       const deadline = createJobDeadline({
-        timeoutMs: resolveJobTimeout(payload.timeoutMs, deps.config.worker.jobTimeoutMs),
+        // A batch's deadline is per object (the processor applies it); the batch takes what they take.
+        timeoutMs: payload.kind === 'metadata-rewrite-batch' ? null : timeoutMs,
         signals: [deps.shutdownSignal, jobAbort.signal, signal],
       });
       const startedAt = now();
@@ -103,6 +107,9 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         largeTransferBytes: deps.config.worker.largeTransferBytes,
         multipart: deps.multipart,
         attempt,
+        attempts,
+        objectTimeoutMs: timeoutMs,
+        deadLetterObject: deps.deadLetterObject,
         logger: log,
         startedAt,
         now,

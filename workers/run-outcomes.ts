@@ -7,6 +7,7 @@
 import type { JobResult } from '../shared/jobs/index.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 import type { RunStore } from '../shared/runs/index.js';
+import { batchRefsOf } from '../shared/jobs/batch.js';
 
 interface RunRef {
   runId: string;
@@ -34,6 +35,13 @@ export async function reportCompleted(runs: RunStore, payload: unknown, result: 
 }
 
 export async function reportDeadLettered(runs: RunStore, record: DeadLetterRecord): Promise<void> {
+  const batch = batchRefsOf(record.payload);
+  if (batch.length > 0) {
+    // A whole batch failed: each of its objects without an outcome yet is dead-lettered with it.
+    const outcome = { status: 'dead-lettered' as const, errorCode: record.error.code, message: record.error.message, attempts: record.attemptsMade };
+    await runs.recordOutcomes(batch[0]!.runId, batch.map((ref) => ({ slot: ref.slot, outcome: { ...outcome, bucket: ref.bucket, key: ref.key } })));
+    return;
+  }
   const ref = runRefOf(record.payload);
   if (ref === undefined) return;
   await runs.recordOutcome(ref.runId, ref.slot, {

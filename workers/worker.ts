@@ -125,7 +125,16 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     threshold: options.multipartThresholdBytes ?? config.worker.multipartThresholdBytes,
   };
   const enqueue = createFanOut({ queue, deadLetters: { queue: deadLetters, redis: queueConnection }, config, logger });
-  const processor = createJobProcessor({ config, logger, buckets, shutdownSignal: shutdown.signal, multipart, runs, enqueue });
+  const processor = createJobProcessor({
+    config,
+    logger,
+    buckets,
+    shutdownSignal: shutdown.signal,
+    multipart,
+    runs,
+    enqueue,
+    deadLetterObject: (failure) => deadLetterer.recordObjectFailure(failure),
+  });
 
   const worker = new Worker<unknown, JobResult>(queueName, processor.process, {
     connection: workerConnection,

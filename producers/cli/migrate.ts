@@ -6,6 +6,7 @@
 import { resolveProfile, type S3JobsConfig } from '../../shared/config/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import { RunStore } from '../../shared/runs/index.js';
+import { MAX_BATCH_OBJECTS } from '../../shared/jobs/index.js';
 import { S3Bucket } from '../../shared/s3/index.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
@@ -54,6 +55,7 @@ const OPTIONS = {
   resume: { type: 'string' },
   'dry-run': { type: 'boolean' },
   window: { type: 'string' },
+  'batch-size': { type: 'string' },
   rate: { type: 'string' },
   'fail-threshold': { type: 'string' },
   'fail-after': { type: 'string' },
@@ -85,6 +87,8 @@ export interface MigrateRequest {
   resume: boolean;
   dryRun: boolean;
   window: number;
+  /** Objects per job (1: one metadata-rewrite job per object). */
+  batchSize: number;
   ratePerSecond: number | undefined;
   failureThreshold: { after: number; ratio: number } | undefined;
   reportPath: string | undefined;
@@ -206,6 +210,7 @@ export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: Mig
       resume,
       dryRun,
       window: parseInteger(stringFlag(values, 'window'), '--window', 1, 10_000_000) ?? DEFAULT_WINDOW,
+      batchSize: parseInteger(stringFlag(values, 'batch-size'), '--batch-size', 1, MAX_BATCH_OBJECTS) ?? 1,
       ratePerSecond: positiveNumber(stringFlag(values, 'rate'), '--rate', 1_000_000),
       failureThreshold: parseFailThreshold(stringFlag(values, 'fail-threshold'), stringFlag(values, 'fail-after')),
       reportPath: stringFlag(values, 'report'),
@@ -335,6 +340,7 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
         mustExist: request.resume,
         dryRun: request.dryRun,
         window: request.window,
+        batchSize: request.batchSize,
         ratePerSecond: request.ratePerSecond,
         failureThreshold: request.failureThreshold,
         reportPath: request.reportPath,
@@ -441,8 +447,11 @@ The run:
                              of that id is continued (its options must be the same)
   --resume ID                continue run ID (its own options are used; giving them is optional)
   --dry-run                  list and count what would change; change nothing (no jobs, no run)
-  --window N                 at most N jobs waiting in the queue: listing pauses while it is full,
-                             so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
+  --window N                 at most N objects waiting in the queue: listing pauses while it is
+                             full, so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
+  --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1). A waiting job costs Redis
+                             ~1 KB whatever it carries: use 50-100 for runs of millions of objects.
+                             Each object is still retried, dead-lettered and reported on its own
   --rate N                   at most N objects per second (each costs a HEAD and a copy), so
                              a busy bucket never answers SlowDown; it also caps the window at 2 s
                              worth of jobs (default: as fast as the workers go; S3JOBS_RATE_LIMIT

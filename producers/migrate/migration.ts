@@ -22,7 +22,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
-import { validateJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
+import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type MetadataRewriteBatchJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import type { CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
@@ -65,8 +65,19 @@ export interface MigrationOptions {
   mustExist?: boolean | undefined;
   /** List and count what would be enqueued; change nothing (no jobs, no run record, no report). */
   dryRun?: boolean | undefined;
-  /** Max jobs waiting in the queue; listing pauses while it is full. Default 20,000. */
+  /**
+   * Max objects waiting in the queue (a waiting batch counts as `batchSize` of them); listing pauses
+   * while it is full. Default 20,000.
+   */
   window?: number | undefined;
+  /**
+   * Objects per job (1..1000, within one listing page). Default 1: one `metadata-rewrite` job per
+   * object. Larger values enqueue `metadata-rewrite-batch` jobs, which cost Redis ~1 KB each
+   * whatever they carry, so a run of millions of objects fits one Redis; every object still gets
+   * its own retries, dead letter and report row. A page is split by key bytes too, so a batch
+   * stays under the batch payload limit with the longest keys.
+   */
+  batchSize?: number | undefined;
   /**
    * Jobs enqueued per second at most. It also caps the window to two seconds' worth of jobs, so a
    * backlog (workers stopped for a while) reaches the bucket no faster than that. Default: unlimited.
@@ -153,6 +164,42 @@ export function canonicalJson(value: unknown): string {
 
 export function defaultRunId(spec: MigrationSpec): string {
   return `mig-${createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 16)}`;
+}
+
+/** Builds the batch job for objects of one listed page (see `MigrationOptions.batchSize`). */
+export function rewriteBatchFor(spec: MigrationSpec, objects: { key: string; slot: number }[], runId: string): MetadataRewriteBatchJob {
+  const job: MetadataRewriteBatchJob = { kind: 'metadata-rewrite-batch', profile: spec.profile, runId, bucket: spec.bucket, objects, acl: spec.acl };
+  if (spec.set !== undefined) job.set = spec.set;
+  if (spec.remove !== undefined) job.remove = spec.remove;
+  if (spec.headers !== undefined) job.headers = spec.headers;
+  if (spec.mimetypeFromExtension === true) job.mimetypeFromExtension = true;
+  return job;
+}
+
+/** Key bytes (as JSON) one batch may carry: the batch payload limit less room for the rest of the job. */
+export const BATCH_KEY_BYTES = 192 * 1024;
+
+/**
+ * Pure: a page's matched objects cut into batches of at most `batchSize` objects and
+ * BATCH_KEY_BYTES of keys, in listing order. Deterministic, so a replayed page is cut the same way
+ * and its batches get the same job ids.
+ */
+export function batchesOf(page: Pick<PendingPage, 'page' | 'items'>, batchSize: number): { key: string; slot: number }[][] {
+  const batches: { key: string; slot: number }[][] = [];
+  let current: { key: string; slot: number }[] = [];
+  let bytes = 0;
+  for (const [index, key] of page.items) {
+    const size = Buffer.byteLength(JSON.stringify(key)) + 24; // {"key":…,"slot":…},
+    if (current.length > 0 && (current.length >= batchSize || bytes + size > BATCH_KEY_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push({ key, slot: RunStore.slot(page.page, index) });
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }
 
 /** Builds the rewrite job for one listed object. */
@@ -247,7 +294,9 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 function assertOptions(spec: MigrationSpec, options: MigrationOptions): void {
   if (spec.set === undefined && spec.remove === undefined && spec.headers === undefined && spec.mimetypeFromExtension !== true)
     throw new ValidationError('spec', 'nothing to change: give set, remove, headers or mimetypeFromExtension');
-  if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1)) throw new ValidationError('window', 'must be a positive integer (jobs waiting at most)');
+  if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1)) throw new ValidationError('window', 'must be a positive integer (objects waiting at most)');
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_BATCH_OBJECTS))
+    throw new ValidationError('batchSize', `must be an integer from 1 to ${MAX_BATCH_OBJECTS} (objects per job); got ${String(options.batchSize)}`);
   if (options.ratePerSecond !== undefined && !(options.ratePerSecond > 0)) throw new ValidationError('ratePerSecond', 'must be a positive number of jobs per second');
   const t = options.failureThreshold;
   if (t !== undefined && (!Number.isInteger(t.after) || t.after < 1 || !(t.ratio > 0 && t.ratio <= 1)))
@@ -306,6 +355,7 @@ export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, opt
   assertOptions(spec, options);
   // Validate the job shape once, before touching the listing: a bad spec fails at once.
   validateJob(rewriteJobFor(spec, { key: 'probe' }, undefined, undefined));
+  if ((options.batchSize ?? 1) > 1) validateJob(rewriteBatchFor(spec, [{ key: 'probe', slot: 0 }], 'probe'));
   if (options.dryRun === true) return dryRun(deps, spec, options);
 
   const runId = options.runId ?? defaultRunId(spec);
@@ -358,6 +408,7 @@ class MigrationDriver {
   readonly #pollMs: number;
   readonly #pacer: RatePacer;
   readonly #jobOptions: JobsOptions;
+  readonly #batchSize: number;
   #run!: RunInfo;
 
   constructor(deps: MigrationDeps, spec: MigrationSpec, options: MigrationOptions, runId: string, lease: RunLease, report: ReportFile) {
@@ -370,6 +421,7 @@ class MigrationDriver {
     this.#window = effectiveWindow(options.window, options.ratePerSecond);
     this.#pollMs = options.pollMs ?? 250;
     this.#pacer = new RatePacer(options.ratePerSecond, Date.now());
+    this.#batchSize = options.batchSize ?? 1;
     this.#jobOptions = {
       attempts: options.attempts ?? 5,
       backoff: { type: 's3jobs', delay: options.backoffMs ?? 1_000 },
@@ -426,11 +478,11 @@ class MigrationDriver {
     return (counts.waiting ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
   }
 
-  /** Waits until the queue has room; returns how many jobs fit. */
+  /** Waits until the queue has room; returns how many objects fit (a waiting job counts as the batch size). */
   async #room(): Promise<number> {
     for (;;) {
       this.#throwIfAborted();
-      const depth = await this.#queueDepth();
+      const depth = (await this.#queueDepth()) * this.#batchSize;
       if (depth < this.#window) return this.#window - depth;
       await this.#checkpoint('paused', depth);
       await sleep(this.#pollMs, this.#options.signal);
@@ -471,7 +523,7 @@ class MigrationDriver {
           await this.#room();
           // Still ours (a listing request may have stalled for long): only the lease holder counts pages.
           await this.#lease.keep();
-          await this.#deps.store.beginPage(this.#runId, next);
+          await this.#deps.store.beginPage(this.#runId, this.#batchSize > 1 ? { ...next, batchSize: this.#batchSize } : next);
           await this.#enqueue(next, false);
         }
         page++;
@@ -483,30 +535,70 @@ class MigrationDriver {
     }
   }
 
-  /** Adds a saved page's jobs in batches that fit the window and the rate; then records the page. */
-  async #enqueue(page: PendingPage, replay: boolean): Promise<void> {
-    let jobs = page.items.map(([index, key]) => {
+  /**
+   * The jobs of a saved page, each with the object slots it carries and its Redis key: one
+   * `metadata-rewrite` per object, or `metadata-rewrite-batch`es when the page was saved with a
+   * batch size (a replay cuts the page as it was cut then).
+   */
+  #jobsOf(page: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+    const batchSize = page.batchSize ?? 1;
+    if (batchSize > 1) {
+      return batchesOf(page, batchSize).map((objects) => {
+        const jobId = runBatchJobId(this.#runId, objects[0]!.slot);
+        return {
+          job: { name: 'metadata-rewrite-batch', data: rewriteBatchFor(this.#spec, objects, this.#runId), opts: { ...this.#jobOptions, jobId } },
+          slots: objects.map((o) => o.slot),
+          key: this.#deps.queue.toKey(jobId),
+        };
+      });
+    }
+    return page.items.map(([index, key]) => {
       const slot = RunStore.slot(page.page, index);
-      return { name: 'metadata-rewrite' as const, data: rewriteJobFor(this.#spec, { key }, this.#runId, slot), opts: { ...this.#jobOptions, jobId: runJobId(this.#runId, slot) } };
+      const jobId = runJobId(this.#runId, slot);
+      return { job: { name: 'metadata-rewrite', data: rewriteJobFor(this.#spec, { key }, this.#runId, slot), opts: { ...this.#jobOptions, jobId } }, slots: [slot], key: this.#deps.queue.toKey(jobId) };
     });
+  }
+
+  /**
+   * Which of a saved page's slots still need a job: neither in the queue (in their job) nor
+   * finished. See `RunStore.slotsWithoutJob`.
+   */
+  async #slotsWithoutJob(page: PendingPage): Promise<Set<number>> {
+    const jobs = this.#jobsOf(page);
+    const slots = jobs.flatMap((j) => j.slots);
+    const keys = jobs.flatMap((j) => j.slots.map(() => j.key));
+    const missing = await this.#deps.store.slotsWithoutJob(this.#runId, slots, keys);
+    return new Set(slots.filter((_, i) => missing[i]));
+  }
+
+  /** Adds a saved page's jobs in groups that fit the window and the rate; then records the page. */
+  async #enqueue(page: PendingPage, replay: boolean): Promise<void> {
+    let jobs = this.#jobsOf(page);
     if (replay) {
-      const missing = await this.#deps.store.slotsWithoutJob(
-        this.#runId,
-        jobs.map((j) => j.data.runSlot!),
-        jobs.map((j) => this.#deps.queue.toKey(j.opts.jobId)),
-      );
-      jobs = jobs.filter((_, i) => missing[i]);
+      const missing = await this.#slotsWithoutJob(page);
+      jobs = jobs.flatMap((j) => {
+        const slots = j.slots.filter((slot) => missing.has(slot));
+        if (slots.length === 0) return [];
+        if (slots.length === j.slots.length || j.job.data.kind !== 'metadata-rewrite-batch') return [j];
+        // Only the objects still to do, under the batch's own id.
+        const data: MetadataRewriteBatchJob = { ...j.job.data, objects: j.job.data.objects.filter((o) => missing.has(o.slot)) };
+        return [{ ...j, job: { ...j.job, data }, slots }];
+      });
     }
     for (let i = 0; i < jobs.length; ) {
       const room = await this.#room();
-      let n = this.#pacer.take(Math.min(room, jobs.length - i), Date.now());
-      while (n === 0) {
+      // As many whole jobs as fit the room (at least one: the window is exceeded by less than a
+      // job) and one second of the rate, then wait until the rate grants all their objects.
+      const cap = Math.min(room, this.#pacer.perSecond ?? Infinity);
+      let count = 0;
+      let objects = 0;
+      while (i + count < jobs.length && (count === 0 || objects + jobs[i + count]!.slots.length <= cap)) objects += jobs[i + count++]!.slots.length;
+      for (let granted = this.#pacer.take(objects, Date.now()); granted < objects; granted += this.#pacer.take(objects - granted, Date.now())) {
         await sleep(this.#pacer.waitMs(), this.#options.signal);
         this.#throwIfAborted();
-        n = this.#pacer.take(Math.min(room, jobs.length - i), Date.now());
       }
-      await this.#deps.queue.addBulk(jobs.slice(i, i + n));
-      i += n;
+      await this.#deps.queue.addBulk(jobs.slice(i, i + count).map((j) => j.job));
+      i += count;
     }
     await this.#deps.store.pageEnqueued(this.#runId, { listed: 0, matched: 0, enqueued: 0, nextCursor: page.nextCursor, nextPage: page.page + 1 });
   }
@@ -542,10 +634,10 @@ class MigrationDriver {
     const note = `run stopped: ${reason}`;
     const pending = await store.pendingPage(this.#runId);
     if (pending !== undefined && pending.page === this.#run.nextPage) {
-      const slots = pending.items.map(([index]) => RunStore.slot(pending.page, index));
-      const missing = await store.slotsWithoutJob(this.#runId, slots, slots.map((slot) => queue.toKey(runJobId(this.#runId, slot))));
-      for (const [i, [, key]] of pending.items.entries()) {
-        if (missing[i] === true) await store.recordOutcome(this.#runId, slots[i]!, { status: 'cancelled', bucket: this.#spec.bucket, key, errorCode: 'RunStopped', message: note, attempts: 0 });
+      const missing = await this.#slotsWithoutJob(pending);
+      for (const [index, key] of pending.items) {
+        const slot = RunStore.slot(pending.page, index);
+        if (missing.has(slot)) await store.recordOutcome(this.#runId, slot, { status: 'cancelled', bucket: this.#spec.bucket, key, errorCode: 'RunStopped', message: note, attempts: 0 });
       }
     }
     const deadline = Date.now() + (this.#options.stopGraceMs ?? 60_000);

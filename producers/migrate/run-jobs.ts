@@ -6,6 +6,7 @@
  */
 import { Job, type JobType, type Queue } from 'bullmq';
 import type { RunStore } from '../../shared/runs/index.js';
+import { batchRefsOf } from '../../shared/jobs/batch.js';
 
 /** Jobs that have not started: these can be cancelled. */
 const NOT_STARTED: JobType[] = ['waiting', 'prioritized', 'delayed'];
@@ -17,12 +18,15 @@ export function runJobId(runId: string, slot: number): string {
   return `${runId}-${slot}`;
 }
 
-/** Pure: the slot of a job id of run `runId`, or undefined for any other job (`mig-1-2-5` is not run `mig-1`'s). */
+/**
+ * Pure: the slot of a job id of run `runId` — an object's job `<runId>-<slot>`, or a batch's
+ * `<runId>-b<first slot>` — or undefined for any other job (`mig-1-2-5` is not run `mig-1`'s).
+ */
 export function slotOfRunJob(runId: string, jobId: string): number | undefined {
   const prefix = `${runId}-`;
   if (!jobId.startsWith(prefix)) return undefined;
-  const rest = jobId.slice(prefix.length);
-  return /^\d{1,15}$/.test(rest) ? Number(rest) : undefined;
+  const m = /^b?(\d{1,15})$/.exec(jobId.slice(prefix.length));
+  return m === null ? undefined : Number(m[1]);
 }
 
 async function runJobIds(queue: Queue, runId: string, types: JobType[]): Promise<string[]> {
@@ -51,13 +55,17 @@ export async function cancelQueuedRunJobs(queue: Queue, store: RunStore, runId: 
         if ((await queue.remove(id)) !== 1) return 0;
         // Removed first, recorded second: a job is never reported cancelled and also run.
         const data = job.data as { bucket?: unknown; key?: unknown };
+        const cancelled = { status: 'cancelled' as const, errorCode: 'RunStopped', message: reason, attempts: job.attemptsMade };
+        const batch = batchRefsOf(job.data);
+        if (batch.length > 0) {
+          // Objects an earlier attempt finished keep their outcome (the bitmap ignores the repeat).
+          await store.recordOutcomes(runId, batch.map((ref) => ({ slot: ref.slot, outcome: { ...cancelled, bucket: ref.bucket, key: ref.key } })));
+          return batch.length;
+        }
         await store.recordOutcome(runId, slotOfRunJob(runId, id)!, {
-          status: 'cancelled',
+          ...cancelled,
           bucket: typeof data.bucket === 'string' ? data.bucket : '',
           key: typeof data.key === 'string' ? data.key : '',
-          errorCode: 'RunStopped',
-          message: reason,
-          attempts: job.attemptsMade,
         });
         return 1;
       }),

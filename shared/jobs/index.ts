@@ -1,3 +1,4 @@
 export * from './payloads.js';
 export * from './results.js';
 export * from './validate.js';
+export * from './batch.js';

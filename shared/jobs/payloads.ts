@@ -11,11 +11,20 @@ import { normalizeMetadata } from '../s3/metadata.js';
 import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
 
 /** Job kinds, also used as BullMQ job names. */
-export const JOB_KINDS = ['copy', 'metadata-rewrite', 'bucket', 'sync'] as const;
+export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
 export const MAX_PAYLOAD_BYTES = 16 * 1024;
+
+/**
+ * Largest serialized batch payload: up to MAX_BATCH_OBJECTS keys. Producers split a page's objects
+ * into batches that stay under it whatever the key lengths (a key may be 1,024 bytes).
+ */
+export const MAX_BATCH_PAYLOAD_BYTES = 256 * 1024;
+
+/** Most objects one `metadata-rewrite-batch` job may carry. */
+export const MAX_BATCH_OBJECTS = 1000;
 
 /**
  * Runs one of the core's assertions as a zod refinement, keeping its message and the part of its
@@ -96,6 +105,46 @@ export const metadataRewriteJobSchema = z
     path: ['remove'],
   });
 
+/** What every object of a batch gets: the same changes as a single `metadata-rewrite`. */
+const rewriteChanges = {
+  set: metadata.optional(),
+  remove: z.array(z.string().min(1)).max(100).optional(),
+  replace: metadata.optional(),
+  mimetype: z.string().min(1).max(256).optional(),
+  /** Content-Type from each key's extension (objects whose extension is unknown keep theirs); wins over mimetype. */
+  mimetypeFromExtension: z.boolean().optional(),
+  headers: headers.optional(),
+  acl: objectAcl,
+};
+
+/**
+ * `metadata-rewrite-batch`: the same rewrite applied to several objects of one run's listing page,
+ * as one BullMQ job — a waiting job costs Redis ~1 KB whatever it carries, so a 10-million-object
+ * run fits one Redis only if objects share jobs. Each object keeps what a job of its own would
+ * have: its outcome is recorded in the run once (its slot), it is retried alone (an attempt skips
+ * objects already finished), and a failure is dead-lettered as that object's own
+ * `metadata-rewrite` job (id `<runId>-<slot>`), retryable with `s3jobs dlq retry`.
+ */
+export const metadataRewriteBatchJobSchema = z
+  .strictObject({
+    kind: z.literal('metadata-rewrite-batch'),
+    profile,
+    timeoutMs: timeoutMs.optional(),
+    /** Batches exist for runs: outcomes are recorded per object in the run store. */
+    runId: common.runId.unwrap(),
+    bucket: bucketName,
+    objects: z
+      .array(z.strictObject({ key: objectKey, slot: z.number().int().nonnegative() }))
+      .min(1, 'must list at least one object')
+      .max(MAX_BATCH_OBJECTS, `must list at most ${MAX_BATCH_OBJECTS} objects`)
+      .refine((objects) => new Set(objects.map((o) => o.slot)).size === objects.length, { message: 'two objects have the same slot; every object of a run has its own' }),
+    ...rewriteChanges,
+  })
+  .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
+    message: 'replace is the whole new metadata: it cannot be combined with set or remove',
+    path: ['replace'],
+  });
+
 export const bucketJobSchema = z.discriminatedUnion('action', [
   z
     .strictObject({
@@ -160,12 +209,14 @@ export type CopyJob = z.infer<typeof copyJobSchema>;
 export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
 export type BucketJob = z.infer<typeof bucketJobSchema>;
 export type SyncJob = z.infer<typeof syncJobSchema>;
-export type JobPayload = CopyJob | MetadataRewriteJob | BucketJob | SyncJob;
+export type MetadataRewriteBatchJob = z.infer<typeof metadataRewriteBatchJobSchema>;
+export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | BucketJob | SyncJob;
 export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
 
 export const SCHEMAS = {
   copy: copyJobSchema,
   'metadata-rewrite': metadataRewriteJobSchema,
+  'metadata-rewrite-batch': metadataRewriteBatchJobSchema,
   bucket: bucketJobSchema,
   sync: syncJobSchema,
 } as const;

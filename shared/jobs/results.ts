@@ -55,4 +55,20 @@ export interface SyncJobResult extends ResultBase {
   changed: boolean;
 }
 
-export type JobResult = CopyJobResult | MetadataRewriteJobResult | BucketJobResult | SyncJobResult;
+export interface MetadataRewriteBatchJobResult extends ResultBase {
+  kind: 'metadata-rewrite-batch';
+  /** Objects in the batch. */
+  objects: number;
+  /** Objects this attempt rewrote or found already right. */
+  completed: number;
+  /** Of those, rewritten (a copy was made). */
+  rewritten: number;
+  /** Objects this attempt dead-lettered, each as its own metadata-rewrite job. */
+  deadLettered: number;
+  /** Objects an earlier attempt (or run of this job) had already finished: skipped. */
+  skipped: number;
+  /** True when at least one object was rewritten. */
+  changed: boolean;
+}
+
+export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | BucketJobResult | SyncJobResult;

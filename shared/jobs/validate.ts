@@ -1,5 +1,5 @@
 import { ErrorCodes, ValidationError } from '../errors.js';
-import { JOB_KINDS, MAX_PAYLOAD_BYTES, SCHEMAS, type JobKind, type JobPayload, type JobPayloadOf } from './payloads.js';
+import { JOB_KINDS, MAX_BATCH_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES, SCHEMAS, type JobKind, type JobPayload, type JobPayloadOf } from './payloads.js';
 
 /**
  * Field names that would carry credentials. A payload containing one is refused outright with a
@@ -54,7 +54,9 @@ export function validateJob(data: unknown, expectedKind?: JobKind): JobPayload {
   } catch {
     throw new ValidationError('job', 'is not serialisable as JSON', ErrorCodes.InvalidJob);
   }
-  if (size > MAX_PAYLOAD_BYTES) throw new ValidationError('job', `is ${size} bytes; payloads are limited to ${MAX_PAYLOAD_BYTES} bytes`, ErrorCodes.InvalidJob);
+  // Batches carry many keys; every other kind is one object or one bucket.
+  const limit = (data as { kind?: unknown }).kind === 'metadata-rewrite-batch' ? MAX_BATCH_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
+  if (size > limit) throw new ValidationError('job', `is ${size} bytes; payloads are limited to ${limit} bytes`, ErrorCodes.InvalidJob);
   const secrets = findSecretFields(data);
   if (secrets.length > 0)
     throw new ValidationError(

@@ -75,6 +75,8 @@ export interface PendingPage {
   nextCursor: string | undefined;
   /** The matched objects: their index in the page and their key. */
   items: [index: number, key: string][];
+  /** Objects per job the page was enqueued with (absent: one job per object). */
+  batchSize?: number | undefined;
 }
 
 /** Who holds a run's lease, and for how much longer (ms). */
@@ -118,6 +120,37 @@ redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
 return 1
 `;
 
+/**
+ * RECORD_OUTCOME for many objects in one call (a batch job's): ARGV[1] is the time, then four
+ * arguments per object (slot, status, changed, row). Returns how many were recorded (first time).
+ */
+const RECORD_OUTCOMES = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local completed, changed, cancelled, dead, recorded = 0, 0, 0, 0, 0
+for i = 2, #ARGV, 4 do
+  if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then
+    recorded = recorded + 1
+    local status = ARGV[i + 1]
+    if status == 'completed' then
+      completed = completed + 1
+      if ARGV[i + 2] == '1' then changed = changed + 1 end
+    elseif status == 'cancelled' then
+      cancelled = cancelled + 1
+    else
+      dead = dead + 1
+    end
+    redis.call('XADD', KEYS[3], '*', 'row', ARGV[i + 3])
+  end
+end
+if recorded == 0 then return 0 end
+if completed > 0 then redis.call('HINCRBY', KEYS[1], 'completed', completed) end
+if changed > 0 then redis.call('HINCRBY', KEYS[1], 'changed', changed) end
+if cancelled > 0 then redis.call('HINCRBY', KEYS[1], 'cancelled', cancelled) end
+if dead > 0 then redis.call('HINCRBY', KEYS[1], 'deadLettered', dead) end
+redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
+return recorded
+`;
+
 /** The run hash is written whole or not at all: a half-created run (createdAt only) never resumes. */
 const CREATE_RUN = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
@@ -151,6 +184,7 @@ return redis.call('DEL', KEYS[1])
 /** The scripts, defined once per connection (ioredis sends EVALSHA, falling back to EVAL). */
 const SCRIPTS = {
   s3jobsRecordOutcome: { numberOfKeys: 3, lua: RECORD_OUTCOME },
+  s3jobsRecordOutcomes: { numberOfKeys: 3, lua: RECORD_OUTCOMES },
   s3jobsCreateRun: { numberOfKeys: 2, lua: CREATE_RUN },
   s3jobsAcquireRunLease: { numberOfKeys: 1, lua: ACQUIRE_LEASE },
   s3jobsRenewRunLease: { numberOfKeys: 1, lua: RENEW_LEASE },
@@ -335,6 +369,25 @@ export class RunStore {
       String(now),
     );
     return result === 1;
+  }
+
+  /**
+   * `recordOutcome` for many objects in one round trip (a batch job's). Returns how many were
+   * recorded now (the others had an outcome already).
+   */
+  async recordOutcomes(id: string, outcomes: readonly { slot: number; outcome: Outcome }[], now = Date.now()): Promise<number> {
+    if (outcomes.length === 0) return 0;
+    const args: (string | number)[] = [String(now)];
+    for (const { slot, outcome } of outcomes) args.push(slot, outcome.status, outcome.changed === true ? '1' : '0', outcomeRow(outcome));
+    return Number(await this.#script('s3jobsRecordOutcomes', this.#key(id), this.#key(id, 'done'), this.#key(id, 'outcomes'), ...args));
+  }
+
+  /** Which of these slots already have an outcome (one GETBIT each, one round trip). */
+  async finishedSlots(id: string, slots: readonly number[]): Promise<boolean[]> {
+    if (slots.length === 0) return [];
+    const pipeline = this.#redis.pipeline();
+    for (const slot of slots) pipeline.getbit(this.#key(id, 'done'), slot);
+    return throwIfFailed(await pipeline.exec()).map((bit) => bit === 1);
   }
 
   /** Up to `count` report rows not yet written to the report, oldest first, with their stream ids. */

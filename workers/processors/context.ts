@@ -3,6 +3,22 @@ import type { Logger } from '../../shared/log/logger.js';
 import type { RunStore } from '../../shared/runs/index.js';
 import type { MultipartCopyOptions, S3Bucket } from '../../shared/s3/index.js';
 import type { JobDeadline } from '../deadline.js';
+import type { FailureDetails } from '../retry/attempt-errors.js';
+import type { DeadLetterReason } from '../retry/classify.js';
+
+/** One object of a batch that failed for good, dead-lettered as the single job it stands for. */
+export interface ObjectFailure {
+  /** The object's own job (a `metadata-rewrite` with its runId and runSlot). */
+  payload: JobPayload;
+  /** Its id, as if it had been queued alone: `<runId>-<slot>`. */
+  jobId: string;
+  details: FailureDetails;
+  reason: DeadLetterReason;
+  attemptsMade: number;
+}
+
+/** Records an object's failure in the dead-letter queue, then its outcome in the run (idempotent). */
+export type DeadLetterObject = (failure: ObjectFailure) => Promise<void>;
 
 /** A job a processor adds to its own queue (a sync's copies), under a deterministic id. */
 export interface FanOutJob {
@@ -39,6 +55,15 @@ export interface ProcessorContext {
   readonly multipart: MultipartCopyOptions;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /** Attempts the job may make in all (its `attempts` option). */
+  readonly attempts: number;
+  /**
+   * The deadline each object of a batch gets (the job's `timeoutMs`, else the worker's; null =
+   * none). A batch job itself runs without one: it lasts as long as its objects take.
+   */
+  readonly objectTimeoutMs: number | null;
+  /** Dead-letters one object of a batch; undefined where the processor runs without a dead-letter queue. */
+  readonly deadLetterObject?: DeadLetterObject | undefined;
   /** Child logger carrying jobId, queue, attempt, kind. */
   readonly logger: Logger;
   /** When the attempt started (ms). */

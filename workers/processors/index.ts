@@ -3,10 +3,11 @@ import { processBucket } from './bucket.js';
 import type { ProcessorContext } from './context.js';
 import { processCopy } from './copy.js';
 import { processMetadataRewrite } from './metadata-rewrite.js';
+import { processMetadataRewriteBatch } from './metadata-rewrite-batch.js';
 import { processSync } from './sync.js';
 
-export type { ProcessorContext, Processor, Enqueue, FanOutJob } from './context.js';
-export { processBucket, processCopy, processMetadataRewrite, processSync };
+export type { ProcessorContext, Processor, Enqueue, FanOutJob, DeadLetterObject, ObjectFailure } from './context.js';
+export { processBucket, processCopy, processMetadataRewrite, processMetadataRewriteBatch, processSync };
 
 /** Runs the processor of the payload's kind. */
 export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promise<JobResult> {
@@ -15,6 +16,8 @@ export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promis
       return processCopy(payload, ctx);
     case 'metadata-rewrite':
       return processMetadataRewrite(payload, ctx);
+    case 'metadata-rewrite-batch':
+      return processMetadataRewriteBatch(payload, ctx);
     case 'bucket':
       return processBucket(payload, ctx);
     case 'sync':

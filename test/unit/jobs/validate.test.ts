@@ -35,7 +35,7 @@ describe('validateJob refuses bad payloads, naming the field', () => {
   it.each<[string, unknown, string, RegExp]>([
     ['not an object', 'copy', 'job', /object/],
     ['array', [copy], 'job', /object/],
-    ['unknown kind', { ...copy, kind: 'move' }, 'kind', /copy, metadata-rewrite, bucket/],
+    ['unknown kind', { ...copy, kind: 'move' }, 'kind', /copy, metadata-rewrite, metadata-rewrite-batch, bucket/],
     ['missing kind', { profile: 'x' }, 'kind', /not a job kind/],
     ['bad bucket name', { ...copy, source: { bucket: 'Bad_Bucket', key: 'k' } }, 'source.bucket', /bucket/],
     ['key with control char', { ...copy, destination: { bucket: 'dst-bucket', key: 'a\u0001b' } }, 'destination.key', /control/],
