@@ -24,6 +24,8 @@ export interface ScaleProducerSpec {
   queue: string;
   objects: number;
   window: number;
+  /** Objects per job on our side (`MigrationOptions.batchSize`). */
+  batchSize: number;
   spec: MigrationSpec;
 }
 
@@ -41,6 +43,7 @@ if (input.mode === 'ours') {
   const result = await runMigration({ bucket: syntheticListing(input.objects), queue, store: new RunStore(connection, input.prefix, input.queue) }, input.spec, {
     runId: 'scale',
     window: input.window,
+    batchSize: input.batchSize,
     pollMs: 100,
     reportPath: report,
   });
