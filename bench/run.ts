@@ -6,6 +6,7 @@
  * --quick     much less work per benchmark; checks that everything runs, figures not for publishing
  * --no-write  leave BENCHMARKS.md alone (results JSON is still written)
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
@@ -47,6 +48,22 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const selected = names.length > 0 ? names : Object.keys(REGISTRY);
+  if (selected.length > 1) {
+    // One child process per benchmark: a benchmark's memory figures (peak RSS of this process)
+    // must not include what an earlier benchmark left behind.
+    for (const name of selected) {
+      const flags = args.filter((a) => a.startsWith('--'));
+      const code = await new Promise<number | null>((done) => {
+        const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...flags, name], { stdio: 'inherit' });
+        child.on('exit', done);
+      });
+      if (code !== 0) {
+        console.error(`bench: ${name} failed (exit ${code})`);
+        process.exit(1);
+      }
+    }
+    return;
+  }
   const machine = machineInfo();
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
   log(`bench: ${selected.join(', ')}${quick ? ' (quick)' : ''} on ${machine.nproc} × ${machine.cpuModel}, Node ${machine.node}`);

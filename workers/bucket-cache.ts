@@ -4,17 +4,23 @@
  */
 import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
 import { S3Bucket } from '../shared/s3/bucket.js';
+import type { Dispatcher } from 'undici';
 import type { RequestObservation } from '../shared/s3/request.js';
 
 export class BucketCache {
   readonly #config: S3JobsConfig;
   readonly #buckets = new Map<string, S3Bucket>();
   readonly #onRequest: ((info: RequestObservation) => void) | undefined;
+  readonly #dispatcher: Dispatcher | undefined;
 
-  /** `onRequest` is told about every S3 request of every client (metrics). */
-  constructor(config: S3JobsConfig, onRequest?: (info: RequestObservation) => void) {
+  /**
+   * `onRequest` is told about every S3 request of every client (metrics); `dispatcher`, when given,
+   * carries every client's requests (see TransportOptions.dispatcher).
+   */
+  constructor(config: S3JobsConfig, onRequest?: (info: RequestObservation) => void, dispatcher?: Dispatcher) {
     this.#config = config;
     this.#onRequest = onRequest;
+    this.#dispatcher = dispatcher;
   }
 
   /**
@@ -39,7 +45,7 @@ export class BucketCache {
           forcePathStyle: p.forcePathStyle,
           timeout: p.requestTimeoutMs ?? null,
         },
-        { transport: { progressTimeout: this.#config.worker.stallTimeoutMs, onRequest: this.#onRequest } },
+        { transport: { progressTimeout: this.#config.worker.stallTimeoutMs, onRequest: this.#onRequest, dispatcher: this.#dispatcher } },
       );
       this.#buckets.set(key, client);
     }

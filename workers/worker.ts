@@ -12,6 +12,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import type { Dispatcher } from 'undici';
 import { redactUrl, type S3JobsConfig } from '../shared/config/config.js';
 import type { JobResult } from '../shared/jobs/index.js';
 import { createLogger, type Logger } from '../shared/log/logger.js';
@@ -61,6 +62,11 @@ export interface StartWorkerOptions {
   sweepIntervalMs?: number | undefined;
   /** Uniform [0,1) for the backoff jitter. Default Math.random. */
   random?: (() => number) | undefined;
+  /**
+   * An undici dispatcher every S3 request goes through (an outbound proxy's `ProxyAgent`, or a
+   * benchmark's in-process S3). Default: a keep-alive pool per client. Not closed by `close()`.
+   */
+  s3Dispatcher?: Dispatcher | undefined;
 }
 
 export interface WorkerHandle {
@@ -117,7 +123,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       metrics.jobFinished(record.kind ?? 'invalid', 'dead_lettered');
     },
   });
-  const buckets = new BucketCache(config, (info) => metrics.s3Request(info));
+  const buckets = new BucketCache(config, (info) => metrics.s3Request(info), options.s3Dispatcher);
   const shutdown = new AbortController();
   const multipart: MultipartCopyOptions = {
     partSize: config.worker.multipartPartBytes,

@@ -43,6 +43,12 @@ export interface TransportOptions {
   progressTimeout?: number;
   /** Keep-alive connections per origin. Default 128. */
   connections?: number;
+  /**
+   * Send through this undici dispatcher instead of an own keep-alive pool (an outbound proxy's
+   * `ProxyAgent`, a shared `Agent`). It is the caller's: `close()` leaves it open, and
+   * `connections`/`progressTimeout` are its own settings then (the per-request timeouts still apply).
+   */
+  dispatcher?: Dispatcher | undefined;
   /** Injected clock (ms since epoch), for deterministic tests. */
   now?: () => number;
   /**
@@ -67,7 +73,8 @@ export interface RequestObservation {
 export class S3Transport {
   readonly #credentials: Credentials;
   readonly #region: string;
-  readonly #agent: Agent;
+  readonly #agent: Dispatcher;
+  readonly #ownsAgent: boolean;
   readonly #now: () => number;
   readonly #observe: ((info: RequestObservation) => void) | undefined;
   /** Server clock minus ours, learned from a RequestTimeTooSkewed answer. */
@@ -77,13 +84,14 @@ export class S3Transport {
     this.#credentials = credentials;
     this.#region = region;
     const progress = options.progressTimeout ?? 300_000;
-    this.#agent = new Agent({ connections: options.connections ?? 128, headersTimeout: progress, bodyTimeout: progress, keepAliveTimeout: 4_000 });
+    this.#ownsAgent = options.dispatcher === undefined;
+    this.#agent = options.dispatcher ?? new Agent({ connections: options.connections ?? 128, headersTimeout: progress, bodyTimeout: progress, keepAliveTimeout: 4_000 });
     this.#now = options.now ?? Date.now;
     this.#observe = options.onRequest;
   }
 
   async close(): Promise<void> {
-    await this.#agent.close();
+    if (this.#ownsAgent) await this.#agent.close();
   }
 
   /**
