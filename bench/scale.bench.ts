@@ -35,8 +35,14 @@ const CONCURRENCY = 64;
 const PREFIX = '{s3jobs}';
 const SPEC: MigrationSpec = { profile: PROFILE, bucket: 'bench', set: { project: 'summer-2024', reviewed: 'yes' }, acl: 'private' };
 
+/**
+ * raw: plain BullMQ, no-op processor. no-op S3: the s3jobs run with every S3 request answered
+ * in-process (bench/noop-s3.ts) — the queue-only part. fake S3: the same over HTTP to the fake S3.
+ */
+type Side = 'raw BullMQ' | 's3jobs run, no-op S3' | 's3jobs run, fake S3 over HTTP';
+
 interface SideResult {
-  side: 'raw BullMQ' | 's3jobs run';
+  side: Side;
   /** The run size this row belongs to. */
   size: number;
   objects: number;
@@ -71,7 +77,7 @@ async function waitForWorker(redis: PrivateRedis, queueName: string): Promise<{ 
   };
 }
 
-async function side(which: SideResult['side'], size: number, endpoint: string, log: (l: string) => void): Promise<SideResult> {
+async function side(which: Side, size: number, endpoint: string, log: (l: string) => void): Promise<SideResult> {
   const objects = which === 'raw BullMQ' ? Math.min(size, RAW_MAX) : size;
   const redis = await startPrivateRedis();
   const queueName = which === 'raw BullMQ' ? 'raw' : 'scale';
@@ -86,7 +92,8 @@ async function side(which: SideResult['side'], size: number, endpoint: string, l
     };
   } else {
     const config = benchConfig(redis.url, endpoint, queueName, { concurrency: CONCURRENCY });
-    const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }) });
+    const script = which === 's3jobs run, no-op S3' ? join('bench', 'scale-worker.ts') : undefined;
+    const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }), script });
     workerPid = worker.pid;
     stopWorker = () => worker.stop();
   }
@@ -126,13 +133,15 @@ export const benchmark: Benchmark = {
     try {
       for (const n of sizes) {
         results.push(await side('raw BullMQ', n, fake.endpoint, ctx.log));
-        results.push(await side('s3jobs run', n, fake.endpoint, ctx.log));
+        results.push(await side('s3jobs run, no-op S3', n, fake.endpoint, ctx.log));
       }
+      // The whole path once, at the smallest size: the same run with the S3 requests over HTTP.
+      if (process.env.S3JOBS_BENCH_SCALE_HTTP !== '0') results.push(await side('s3jobs run, fake S3 over HTTP', sizes[0]!, fake.endpoint, ctx.log));
     } finally {
       fake.stop();
     }
     const loadAfter = loadAverage();
-    const pair = (n: number): [SideResult, SideResult] => [results.find((r) => r.size === n && r.side === 'raw BullMQ')!, results.find((r) => r.size === n && r.side === 's3jobs run')!];
+    const pair = (n: number): [SideResult, SideResult] => [results.find((r) => r.size === n && r.side === 'raw BullMQ')!, results.find((r) => r.size === n && r.side === 's3jobs run, no-op S3')!];
     const table = markdownTable(
       ['run size', 'side', 'objects (jobs)', 'time', 'objects/s', 'vs raw jobs/s (target ≥ 80%)', 'Redis used_memory peak', 'Redis above empty, per object in the window', 'producer peak RSS', 'worker peak RSS'],
       results.map((r) => {
@@ -159,10 +168,12 @@ export const benchmark: Benchmark = {
 Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${loadBefore} before, ${loadAfter} after.
 Reproduce: \`npm run bench -- scale\` (sizes from \`S3JOBS_BENCH_SCALE_SIZES\`, default \`100000,400000\`).
 
-- **s3jobs run**: \`runMigration\` in the benchmark process (synthetic listing of 1,000-key pages, window ${formatNumber(WINDOW)}, run store,
-  CSV report of every object) and one s3jobs worker process (\`workers/main.ts\` under tsx, concurrency ${CONCURRENCY}, worker-level
-  \`removeOnComplete\`) doing real metadata rewrites (HEAD + CopyObject, signed, over HTTP) against the fake S3; timed until
-  every outcome is recorded and the run is completed.
+- **s3jobs run**: \`runMigration\` in the benchmark process (synthetic listing of 1,000-key pages, window ${formatNumber(WINDOW)} objects,
+  **batches of ${BATCH} objects** per job, run store, CSV report of every object) and one s3jobs worker process (concurrency ${CONCURRENCY},
+  worker-level \`removeOnComplete\`) doing the metadata rewrite of every object (HEAD + CopyObject, built, signed and parsed by
+  the s3jobs client); timed until every outcome is recorded and the run is completed. **no-op S3** (the queue-only part): the
+  worker is \`startWorker\` with an in-process undici dispatcher answering every request (\`bench/scale-worker.ts\`,
+  \`bench/noop-s3.ts\`): no socket, no server. **fake S3 over HTTP**: \`workers/main.ts\` against the fake S3 server.
 - **raw BullMQ**: \`Queue.addBulk\` (batches of 1,000, kept under the same window) and a plain BullMQ \`Worker\` process with a **no-op**
   processor (\`bench/raw-worker.ts\`, concurrency ${CONCURRENCY}, \`removeOnComplete: { count: 0 }\`).
 - Each side on a fresh private redis-server (\`maxmemory-policy noeviction\`, no persistence, \`hash-max-listpack-value 64\`), so

@@ -65,8 +65,9 @@ export function workerEnv(config: S3JobsConfig): Record<string, string> {
   return env;
 }
 
-export function startWorkerProcess(options: { env: Record<string, string>; args?: string[] }): WorkerProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'workers', 'main.ts'), ...(options.args ?? [])], {
+/** `script`: another entry than workers/main.ts (a benchmark's worker), relative to the repo. */
+export function startWorkerProcess(options: { env: Record<string, string>; args?: string[]; script?: string }): WorkerProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, options.script ?? join('workers', 'main.ts')), ...(options.args ?? [])], {
     cwd: REPO,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
