@@ -8,12 +8,9 @@
 import { loadConfig } from '../shared/config/config.js';
 import { startWorker } from '../workers/worker.js';
 import { noopS3Dispatcher } from './noop-s3.js';
-import { PROFILE } from './servers.js';
 
 const config = loadConfig();
-const endpoint = config.profiles[PROFILE]?.endpoint;
-if (endpoint === undefined) throw new Error(`scale worker: profile ${PROFILE} has no endpoint`);
-const handle = startWorker({ config, s3Dispatcher: noopS3Dispatcher(new URL(endpoint).origin) });
+const handle = startWorker({ config, s3Dispatcher: noopS3Dispatcher() });
 await handle.ready;
 process.on('SIGTERM', () => {
   void handle.close().then(() => process.exit(0));
