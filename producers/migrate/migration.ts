@@ -24,6 +24,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
 import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type MetadataRewriteBatchJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
+import { assertKey } from '../../shared/s3/validation.js';
 import type { CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
 import { REPORT_HEADER, RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
@@ -179,16 +180,34 @@ export function rewriteBatchFor(spec: MigrationSpec, objects: { key: string; slo
 /** Key bytes (as JSON) one batch may carry: the batch payload limit less room for the rest of the job. */
 export const BATCH_KEY_BYTES = 192 * 1024;
 
+/** Whether the job schema accepts `key` (a listing may return keys with control characters). */
+function isValidKey(key: string): boolean {
+  try {
+    assertKey(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Pure: a page's matched objects cut into batches of at most `batchSize` objects and
  * BATCH_KEY_BYTES of keys, in listing order. Deterministic, so a replayed page is cut the same way
- * and its batches get the same job ids.
+ * and its batches get the same job ids. A key the job schema refuses goes in a batch of its own:
+ * a batch with one bad key is refused whole, which would dead-letter its other objects with it.
  */
 export function batchesOf(page: Pick<PendingPage, 'page' | 'items'>, batchSize: number): { key: string; slot: number }[][] {
   const batches: { key: string; slot: number }[][] = [];
   let current: { key: string; slot: number }[] = [];
   let bytes = 0;
   for (const [index, key] of page.items) {
+    if (!isValidKey(key)) {
+      if (current.length > 0) batches.push(current);
+      batches.push([{ key, slot: RunStore.slot(page.page, index) }]);
+      current = [];
+      bytes = 0;
+      continue;
+    }
     const size = Buffer.byteLength(JSON.stringify(key)) + 24; // {"key":…,"slot":…},
     if (current.length > 0 && (current.length >= batchSize || bytes + size > BATCH_KEY_BYTES)) {
       batches.push(current);
@@ -523,8 +542,10 @@ class MigrationDriver {
           await this.#room();
           // Still ours (a listing request may have stalled for long): only the lease holder counts pages.
           await this.#lease.keep();
-          await this.#deps.store.beginPage(this.#runId, this.#batchSize > 1 ? { ...next, batchSize: this.#batchSize } : next);
-          await this.#enqueue(next, false);
+          // Enqueued exactly as saved (a replay cuts the page by the saved batch size).
+          const saved: PendingPage = this.#batchSize > 1 ? { ...next, batchSize: this.#batchSize } : next;
+          await this.#deps.store.beginPage(this.#runId, saved);
+          await this.#enqueue(saved, false);
         }
         page++;
         await this.#checkpoint('listing', undefined);

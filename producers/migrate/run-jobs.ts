@@ -42,7 +42,8 @@ export async function unfinishedRunJobs(queue: Queue, runId: string): Promise<nu
 /**
  * Removes the run's jobs that have not started, recording each as `cancelled` in the run (so the
  * report still lists every object). A job a worker takes meanwhile is not removed (BullMQ refuses
- * a locked job) and finishes normally. Returns how many were cancelled.
+ * a locked job) and finishes normally. Returns how many jobs were cancelled (a batch is one job;
+ * `run delete --force` reports them as queued jobs).
  */
 export async function cancelQueuedRunJobs(queue: Queue, store: RunStore, runId: string, reason: string): Promise<number> {
   const ids = await runJobIds(queue, runId, NOT_STARTED);
@@ -60,7 +61,7 @@ export async function cancelQueuedRunJobs(queue: Queue, store: RunStore, runId: 
         if (batch.length > 0) {
           // Objects an earlier attempt finished keep their outcome (the bitmap ignores the repeat).
           await store.recordOutcomes(runId, batch.map((ref) => ({ slot: ref.slot, outcome: { ...cancelled, bucket: ref.bucket, key: ref.key } })));
-          return batch.length;
+          return 1;
         }
         await store.recordOutcome(runId, slotOfRunJob(runId, id)!, {
           ...cancelled,

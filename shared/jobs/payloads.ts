@@ -143,6 +143,11 @@ export const metadataRewriteBatchJobSchema = z
   .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
     message: 'replace is the whole new metadata: it cannot be combined with set or remove',
     path: ['replace'],
+  })
+  // As for a single rewrite: each object is dead-lettered as one, and must validate as one.
+  .refine((j) => !(j.set !== undefined && j.remove !== undefined && j.remove.some((name) => Object.keys(j.set!).some((k) => k.toLowerCase() === name.toLowerCase()))), {
+    message: 'a metadata name is both set and removed; give it in one of them',
+    path: ['remove'],
   });
 
 export const bucketJobSchema = z.discriminatedUnion('action', [

@@ -16,7 +16,7 @@
  * freed from it exactly as a single rewrite is. Shutdown, a lost lock or cancellation stop the
  * batch after recording what finished; the job is requeued and resumes where it stopped.
  */
-import { S3JobsError } from '../../shared/errors.js';
+import { ErrorCodes, S3JobsError } from '../../shared/errors.js';
 import { batchObjectJob, type BatchObject, type MetadataRewriteBatchJob, type MetadataRewriteBatchJobResult } from '../../shared/jobs/index.js';
 import type { Outcome } from '../../shared/runs/index.js';
 import { createJobDeadline } from '../deadline.js';
@@ -53,7 +53,10 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
 
   try {
     for (const object of todo) {
-      if (stoppedFromOutside(ctx)) break;
+      // Never end as done with objects not tried: the job would be removed without their outcomes.
+      // Failing lets the caller requeue it (shutdown, lost lock) or retry it, for those only.
+      if (stoppedFromOutside(ctx))
+        throw new S3JobsError(ErrorCodes.Aborted, `batch stopped from outside before ${object.key} (slot ${object.slot}); its remaining objects run again with the job`, { retryable: true, cause: ctx.signal.reason });
       const single = batchObjectJob(batch, object);
       const deadline = createJobDeadline({ timeoutMs: ctx.objectTimeoutMs, signals: [ctx.signal] });
       try {
