@@ -36,10 +36,12 @@ const PREFIX = '{s3jobs}';
 const SPEC: MigrationSpec = { profile: PROFILE, bucket: 'bench', set: { project: 'summer-2024', reviewed: 'yes' }, acl: 'private' };
 
 /**
- * raw: plain BullMQ, no-op processor. no-op S3: the s3jobs run with every S3 request answered
- * in-process (bench/noop-s3.ts) — the queue-only part. fake S3: the same over HTTP to the fake S3.
+ * raw: plain BullMQ, no-op processor. no-op S3: the s3jobs run with every HEAD and rewrite a no-op
+ * (bench/noop-bucket.ts) — the queue-only part, as much S3 work as the raw side's. client: the
+ * real s3jobs client building, signing and parsing every request, answered in-process
+ * (bench/noop-s3.ts). fake S3: the same over HTTP to the fake S3 server.
  */
-type Side = 'raw BullMQ' | 's3jobs run, no-op S3' | 's3jobs run, fake S3 over HTTP';
+type Side = 'raw BullMQ' | 's3jobs run, no-op S3' | 's3jobs run, client + in-process S3' | 's3jobs run, fake S3 over HTTP';
 
 interface SideResult {
   side: Side;
@@ -92,8 +94,8 @@ async function side(which: Side, size: number, endpoint: string, log: (l: string
     };
   } else {
     const config = benchConfig(redis.url, endpoint, queueName, { concurrency: CONCURRENCY });
-    const script = which === 's3jobs run, no-op S3' ? join('bench', 'scale-worker.ts') : undefined;
-    const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }), script });
+    const noop = which === 's3jobs run, no-op S3' ? 'bucket' : which === 's3jobs run, client + in-process S3' ? 'client' : undefined;
+    const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }), ...(noop === undefined ? {} : { script: join('bench', 'scale-worker.ts'), args: [noop] }) });
     workerPid = worker.pid;
     stopWorker = () => worker.stop();
   }
@@ -135,8 +137,11 @@ export const benchmark: Benchmark = {
         results.push(await side('raw BullMQ', n, fake.endpoint, ctx.log));
         results.push(await side('s3jobs run, no-op S3', n, fake.endpoint, ctx.log));
       }
-      // The whole path once, at the smallest size: the same run with the S3 requests over HTTP.
-      if (process.env.S3JOBS_BENCH_SCALE_HTTP !== '0') results.push(await side('s3jobs run, fake S3 over HTTP', sizes[0]!, fake.endpoint, ctx.log));
+      // What the S3 client and the network add, once at the smallest size.
+      if (process.env.S3JOBS_BENCH_SCALE_HTTP !== '0') {
+        results.push(await side('s3jobs run, client + in-process S3', sizes[0]!, fake.endpoint, ctx.log));
+        results.push(await side('s3jobs run, fake S3 over HTTP', sizes[0]!, fake.endpoint, ctx.log));
+      }
     } finally {
       fake.stop();
     }
@@ -171,9 +176,11 @@ Reproduce: \`npm run bench -- scale\` (sizes from \`S3JOBS_BENCH_SCALE_SIZES\`, 
 - **s3jobs run**: \`runMigration\` in the benchmark process (synthetic listing of 1,000-key pages, window ${formatNumber(WINDOW)} objects,
   **batches of ${BATCH} objects** per job, run store, CSV report of every object) and one s3jobs worker process (concurrency ${CONCURRENCY},
   worker-level \`removeOnComplete\`) doing the metadata rewrite of every object (HEAD + CopyObject, built, signed and parsed by
-  the s3jobs client); timed until every outcome is recorded and the run is completed. **no-op S3** (the queue-only part): the
-  worker is \`startWorker\` with an in-process undici dispatcher answering every request (\`bench/scale-worker.ts\`,
-  \`bench/noop-s3.ts\`): no socket, no server. **fake S3 over HTTP**: \`workers/main.ts\` against the fake S3 server.
+  the s3jobs client); timed until every outcome is recorded and the run is completed. **no-op S3** (the queue-only part, the
+  issue's target): \`startWorker\` whose buckets answer every HEAD and rewrite at once (\`bench/scale-worker.ts\`,
+  \`bench/noop-bucket.ts\`) — the same S3 work as the raw side's no-op processor: none. **client + in-process S3**: the real
+  s3jobs client builds, signs and parses every request, answered by an in-process undici dispatcher (\`bench/noop-s3.ts\`):
+  no socket, no server. **fake S3 over HTTP**: \`workers/main.ts\` against the fake S3 server.
 - **raw BullMQ**: \`Queue.addBulk\` (batches of 1,000, kept under the same window) and a plain BullMQ \`Worker\` process with a **no-op**
   processor (\`bench/raw-worker.ts\`, concurrency ${CONCURRENCY}, \`removeOnComplete: { count: 0 }\`).
 - Each side on a fresh private redis-server (\`maxmemory-policy noeviction\`, no persistence, \`hash-max-listpack-value 64\`), so

@@ -67,6 +67,11 @@ export interface StartWorkerOptions {
    * benchmark's in-process S3). Default: a keep-alive pool per client. Not closed by `close()`.
    */
   s3Dispatcher?: Dispatcher | undefined;
+  /**
+   * Where jobs get their S3 clients (a `BucketCache` or a subclass: a benchmark's no-op S3).
+   * Closed by `close()`. Default: a `BucketCache` over `config.profiles`.
+   */
+  buckets?: BucketCache | undefined;
 }
 
 export interface WorkerHandle {
@@ -123,7 +128,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       metrics.jobFinished(record.kind ?? 'invalid', 'dead_lettered');
     },
   });
-  const buckets = new BucketCache(config, (info) => metrics.s3Request(info), options.s3Dispatcher);
+  const buckets = options.buckets ?? new BucketCache(config, (info) => metrics.s3Request(info), options.s3Dispatcher);
   const shutdown = new AbortController();
   const multipart: MultipartCopyOptions = {
     partSize: config.worker.multipartPartBytes,
