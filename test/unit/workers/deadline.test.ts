@@ -1,3 +1,4 @@
+import { getEventListeners } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCodes, S3JobsError } from '../../../shared/errors.js';
 import { createJobDeadline, JobDeadlineExceeded, resolveJobTimeout } from '../../../workers/deadline.js';
@@ -84,6 +85,57 @@ describe('createJobDeadline', () => {
     expect(d.expired).toBe(false);
     shutdown.abort(new ShutdownRequested());
     expect(lifted.aborted).toBe(true);
+  });
+
+  it('an outside signal that has already fired aborts it at once, with its reason', () => {
+    const shutdown = new AbortController();
+    const reason = new ShutdownRequested();
+    shutdown.abort(reason);
+    const d = createJobDeadline({ timeoutMs: 1_000, signals: [shutdown.signal] });
+    expect(d.signal.aborted).toBe(true);
+    expect(d.signal.reason).toBe(reason);
+    expect(d.abortReason()).toBe(reason);
+    d.dispose();
+  });
+
+  it('takes the reason of the first outside signal to fire', () => {
+    const shutdown = new AbortController();
+    const lock = new AbortController();
+    const d = createJobDeadline({ timeoutMs: null, signals: [shutdown.signal, lock.signal] });
+    const lost = new LockLost('j1');
+    lock.abort(lost);
+    shutdown.abort(new ShutdownRequested());
+    expect(d.signal.reason).toBe(lost);
+    d.dispose();
+  });
+
+  it('puts one listener on a shared outside signal however many jobs follow it, and dispose() detaches a job', () => {
+    const shutdown = new AbortController();
+    const deadlines = Array.from({ length: 40 }, () => createJobDeadline({ timeoutMs: 60_000, signals: [shutdown.signal, new AbortController().signal] }));
+    expect(getEventListeners(shutdown.signal, 'abort')).toHaveLength(1); // no MaxListenersExceededWarning at concurrency 40
+    for (const d of deadlines.slice(0, 10)) d.dispose();
+    const reason = new ShutdownRequested();
+    shutdown.abort(reason);
+    expect(deadlines.slice(0, 10).every((d) => !d.signal.aborted)).toBe(true); // ended before the shutdown
+    expect(deadlines.slice(10).every((d) => d.signal.reason === reason && d.abortReason() === reason)).toBe(true);
+    for (const d of deadlines) d.dispose();
+  });
+
+  it('lift() with several outside signals hands back a signal that follows them all', () => {
+    vi.useFakeTimers();
+    const shutdown = new AbortController();
+    const lock = new AbortController();
+    const d = createJobDeadline({ timeoutMs: 100, signals: [shutdown.signal, lock.signal] });
+    const lifted = d.lift();
+    expect(d.lift()).toBe(lifted);
+    vi.advanceTimersByTime(10_000);
+    expect(lifted.aborted).toBe(false);
+    expect(d.signal.aborted).toBe(false);
+    const lost = new LockLost('j1');
+    lock.abort(lost);
+    expect(lifted.reason).toBe(lost);
+    expect(d.signal.reason).toBe(lost);
+    d.dispose();
   });
 
   it('refuses a meaningless timeout', () => {
