@@ -30,6 +30,15 @@ const BATCH = Number(process.env.S3JOBS_BENCH_SCALE_BATCH ?? 100);
  * The raw side's job count at most (S3JOBS_BENCH_SCALE_RAW_MAX): its rate is a steady state under
  * the window, so 2,000,000 no-op jobs measure it as well as 10,000,000 would, in a fifth of the time.
  */
+/**
+ * Old-space limit of both sides' worker processes (S3JOBS_BENCH_WORKER_HEAP_MB; 0 = V8's default).
+ * V8 sizes a process's heap from the machine's memory (24 GiB here) and collects old garbage
+ * lazily below it, so RSS there says little about what a worker needs; a container's memory limit
+ * does the same as this flag.
+ */
+const WORKER_HEAP_MB = Number(process.env.S3JOBS_BENCH_WORKER_HEAP_MB ?? 128);
+const HEAP_FLAGS = WORKER_HEAP_MB > 0 ? [`--max-old-space-size=${WORKER_HEAP_MB}`] : [];
+
 const RAW_MAX = Number(process.env.S3JOBS_BENCH_SCALE_RAW_MAX ?? 2_000_000);
 const CONCURRENCY = 64;
 const PREFIX = '{s3jobs}';
@@ -86,7 +95,7 @@ async function side(which: Side, size: number, endpoint: string, log: (l: string
   let workerPid: number | undefined;
   let stopWorker: () => Promise<void>;
   if (which === 'raw BullMQ') {
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'bench', 'raw-worker.ts'), redis.url, PREFIX, queueName, String(CONCURRENCY)], { cwd: REPO_DIR, stdio: 'inherit' });
+    const child: ChildProcess = spawn(process.execPath, [...HEAP_FLAGS, '--import', 'tsx', join(REPO_DIR, 'bench', 'raw-worker.ts'), redis.url, PREFIX, queueName, String(CONCURRENCY)], { cwd: REPO_DIR, stdio: 'inherit' });
     workerPid = child.pid;
     stopWorker = async () => {
       child.kill('SIGTERM');
@@ -95,7 +104,8 @@ async function side(which: Side, size: number, endpoint: string, log: (l: string
   } else {
     const config = benchConfig(redis.url, endpoint, queueName, { concurrency: CONCURRENCY });
     const noop = which === 's3jobs run, no-op S3' ? 'bucket' : which === 's3jobs run, client + in-process S3' ? 'client' : undefined;
-    const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }), ...(noop === undefined ? {} : { script: join('bench', 'scale-worker.ts'), args: [noop] }) });
+    const env = { ...workerEnv({ ...config, logLevel: 'warn' }), ...(HEAP_FLAGS.length > 0 ? { NODE_OPTIONS: HEAP_FLAGS.join(' ') } : {}) };
+    const worker = startWorkerProcess({ env, ...(noop === undefined ? {} : { script: join('bench', 'scale-worker.ts'), args: [noop] }) });
     workerPid = worker.pid;
     stopWorker = () => worker.stop();
   }
@@ -187,6 +197,11 @@ Reproduce: \`npm run bench -- scale\` (sizes from \`S3JOBS_BENCH_SCALE_SIZES\`, 
   \`used_memory_peak\` is that side's alone (an empty Redis is ~${formatMiB(small.redisBaseline)}). Producer and worker each run in their
   own process under the tsx loader (\`bench/scale-producer.ts\`, \`workers/main.ts\`); RSS figures are their peaks (\`VmHWM\` of the
   worker, a 100 ms sampler in the producer).
+
+- Worker heap: both sides' worker processes run with \`${HEAP_FLAGS.join(' ') || "V8's default heap limit"}\`. Without a limit V8 sizes
+  the old space from the machine's memory (24 GiB here) and collects old garbage lazily below it, so a worker's RSS then
+  shows V8's laziness more than what it needs (the s3jobs worker reached ~270-300 MiB that way at the same rate); in a
+  container, the memory limit sizes the heap the same way. \`S3JOBS_BENCH_WORKER_HEAP_MB=0\` runs without the flag.
 
 ${table}
 
