@@ -3,7 +3,8 @@
  *
  * Every S3 call a job makes receives `deadline.signal`, which fires at the first of:
  *   - the job's own deadline (`job.data.timeoutMs`, else the worker's `jobTimeoutMs`; `null` = none),
- *   - the outside signals the worker passes: shutdown, lost lock, BullMQ cancellation,
+ *   - a stop from outside: the signals the worker passes (shutdown, BullMQ cancellation) or
+ *     `abort()` (a lost lock),
  * with that one's reason. The core hands the signal to undici, so when it fires the socket is
  * really closed — no timer races a promise that keeps running.
  *
@@ -40,11 +41,11 @@ export function resolveJobTimeout(payloadTimeoutMs: number | null | undefined, d
 }
 
 export interface JobDeadline {
-  /** Fires at the deadline or when any outside signal fires. Pass it to every S3 call. */
+  /** Fires at the deadline or at a stop from outside. Pass it to every S3 call. */
   readonly signal: AbortSignal;
   /** The deadline in ms, or null when the job runs without one. */
   readonly timeoutMs: number | null;
-  /** Whether the deadline (not an outside signal) has fired. */
+  /** Whether the deadline (not a stop from outside) has fired. */
   readonly expired: boolean;
   /** Whether `lift()` was called. */
   readonly lifted: boolean;
@@ -54,7 +55,12 @@ export interface JobDeadline {
    * per-request inactivity timeout and BullMQ's lock instead.
    */
   lift(): AbortSignal;
-  /** The reason of the first outside signal that fired, if any. */
+  /**
+   * Stops the job from outside with `reason` (a lost lock), as an outside signal would: without
+   * an AbortSignal of its own per job (a new one costs ~3 µs in Node 20). The first stop wins.
+   */
+  abort(reason?: unknown): void;
+  /** Why the job was stopped from outside, if it was: the reason given to `abort()`, else that of the first of `signals` (in their order) that fired. */
   abortReason(): unknown;
   /** The error the attempt failed with: an abort caused by the deadline becomes JobDeadlineExceeded. */
   errorFor(error: unknown): unknown;
@@ -64,7 +70,7 @@ export interface JobDeadline {
 
 export interface JobDeadlineOptions {
   timeoutMs: number | null;
-  /** Outside reasons to stop: shutdown, lost lock, cancellation. */
+  /** Outside reasons to stop: shutdown, cancellation (a lost lock comes through `abort()`). */
   signals?: readonly (AbortSignal | undefined)[];
 }
 
@@ -139,6 +145,7 @@ export function createJobDeadline(options: JobDeadlineOptions): JobDeadline {
   }
   // The outside signals alone, for `lift()`; built on first use (large transfers only).
   let outsideOnly: Composite | undefined;
+  let stopped: { reason: unknown } | undefined;
   return {
     signal: combined.controller.signal,
     timeoutMs,
@@ -151,16 +158,25 @@ export function createJobDeadline(options: JobDeadlineOptions): JobDeadline {
     lift() {
       lifted = true;
       clearTimeout(timer);
-      if (outside.length === 1) return outside[0]!;
-      outsideOnly ??= new Composite(outside); // none: never fires
+      if (outsideOnly === undefined) {
+        outsideOnly = new Composite(outside); // none: never fires
+        if (stopped !== undefined) outsideOnly.controller.abort(stopped.reason);
+      }
       return outsideOnly.controller.signal;
     },
+    abort(reason) {
+      if (stopped !== undefined) return;
+      // As AbortController.abort(): no reason is an AbortError.
+      stopped = { reason: reason === undefined ? new DOMException('This operation was aborted', 'AbortError') : reason };
+      combined.controller.abort(stopped.reason);
+      outsideOnly?.controller.abort(stopped.reason);
+    },
     abortReason() {
-      return outside.find((s) => s.aborted)?.reason;
+      return stopped !== undefined ? stopped.reason : outside.find((s) => s.aborted)?.reason;
     },
     errorFor(error) {
       // An outside abort wins: the job was stopped on purpose, not timed out.
-      if (outside.some((s) => s.aborted)) return error;
+      if (stopped !== undefined || outside.some((s) => s.aborted)) return error;
       if (expired && timeoutMs !== null && isAbortOf(error)) return error instanceof JobDeadlineExceeded ? error : new JobDeadlineExceeded(timeoutMs, error);
       return error;
     },

@@ -14,7 +14,7 @@ import { JOB_KINDS, validateJob, type JobKind, type JobPayload, type JobResult }
 import type { Logger } from '../shared/log/logger.js';
 import type { MultipartCopyOptions, S3Bucket } from '../shared/s3/index.js';
 import type { BucketCache } from './bucket-cache.js';
-import { createJobDeadline, resolveJobTimeout } from './deadline.js';
+import { createJobDeadline, resolveJobTimeout, type JobDeadline } from './deadline.js';
 import { runProcessor, type DeadLetterObject, type Enqueue, type ProcessorContext } from './processors/index.js';
 import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
 import { classify } from './retry/classify.js';
@@ -60,7 +60,7 @@ function summary(result: JobResult): Record<string, unknown> {
 
 export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   const now = deps.now ?? Date.now;
-  const running = new Map<string, AbortController>();
+  const running = new Map<string, JobDeadline>();
   const bucketFor = (profile: string, bucket: string): S3Bucket => deps.buckets.bucketFor(profile, bucket);
 
   const failure = (log: Logger, error: unknown, attempt: number, attempts: number): RetryableAttemptError | FinalAttemptError => {
@@ -83,8 +83,6 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
     // nothing below the completion line.
     let child: Logger | undefined;
     const log = (): Logger => (child ??= deps.logger.child({ jobId, attempt, kind: job.name }));
-    const jobAbort = new AbortController();
-    running.set(jobId, jobAbort);
     try {
       let payload: JobPayload;
       try {
@@ -98,8 +96,11 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       const deadline = createJobDeadline({
         // A batch's deadline is per object (the processor applies it); the batch takes what they take.
         timeoutMs: payload.kind === 'metadata-rewrite-batch' ? null : timeoutMs,
-        signals: [deps.shutdownSignal, jobAbort.signal, signal],
+        // A lost lock stops the job through `deadline.abort()` (abortJob), not a signal of its own.
+        signals: [deps.shutdownSignal, signal],
       });
+      // Nothing has awaited since the job started: no lost lock can have been missed.
+      running.set(jobId, deadline);
       const startedAt = now();
       const ctx: ProcessorContext = {
         jobId,
@@ -130,7 +131,8 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         if (deps.logger.isLevelEnabled('info')) log().info(summary(result), 'job completed');
         return result;
       } catch (err) {
-        const reason = deadline.abortReason();
+        // Shutdown first, then a lost lock (abortJob), then BullMQ's cancellation.
+        const reason = deps.shutdownSignal.aborted ? deps.shutdownSignal.reason : deadline.abortReason();
         if (isRequeueReason(reason)) throw await requeueJob(job, token, log(), reason);
         throw failure(log(), deadline.errorFor(err), attempt, attempts);
       } finally {
@@ -144,9 +146,9 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   return {
     process: (job, token, signal) => process(job, token, signal),
     abortJob(jobId, reason) {
-      const controller = running.get(jobId);
-      if (controller === undefined) return false;
-      controller.abort(reason);
+      const deadline = running.get(jobId);
+      if (deadline === undefined) return false;
+      deadline.abort(reason);
       return true;
     },
     running: () => running.size,

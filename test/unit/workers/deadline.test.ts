@@ -138,6 +138,36 @@ describe('createJobDeadline', () => {
     d.dispose();
   });
 
+  it('abort() stops the job from outside without a signal of its own: its reason ranks first, the first stop wins', () => {
+    vi.useFakeTimers();
+    const shutdown = new AbortController();
+    const d = createJobDeadline({ timeoutMs: 1_000, signals: [shutdown.signal] });
+    const lost = new LockLost('j1');
+    d.abort(lost);
+    d.abort(new LockLost('again'));
+    expect(d.signal.aborted).toBe(true);
+    expect(d.signal.reason).toBe(lost);
+    shutdown.abort(new ShutdownRequested());
+    expect(d.abortReason()).toBe(lost);
+    vi.advanceTimersByTime(1_000);
+    const err = aborted();
+    expect(d.errorFor(err)).toBe(err); // stopped on purpose, not timed out
+    d.dispose();
+  });
+
+  it('abort() reaches the signal lift() handed out, before or after the lift', () => {
+    const later = createJobDeadline({ timeoutMs: 100, signals: [new AbortController().signal] });
+    const lifted = later.lift();
+    later.abort(new LockLost('j1'));
+    expect(lifted.reason).toBeInstanceOf(LockLost);
+    later.dispose();
+    const earlier = createJobDeadline({ timeoutMs: null });
+    earlier.abort();
+    expect(earlier.lift().aborted).toBe(true);
+    expect(earlier.abortReason()).toMatchObject({ name: 'AbortError' }); // as AbortController.abort()
+    earlier.dispose();
+  });
+
   it('refuses a meaningless timeout', () => {
     expect(() => createJobDeadline({ timeoutMs: 0 })).toThrow(RangeError);
     expect(() => createJobDeadline({ timeoutMs: Number.NaN })).toThrow(RangeError);
