@@ -192,11 +192,11 @@ export const benchmark: Benchmark = {
     const summary = `At **${formatNumber(big.objects)} objects** (${formatNumber(Math.ceil(big.objects / BATCH))} batch jobs), the run took **${(big.seconds / 60).toFixed(1)} min**:
 ${checks.map(([text, ok]) => `- ${text} ${ok ? '✅' : '❌'}`).join('\n')}
 
-Redis cost per object: ~${formatNumber(perObject)} B while it waits in the window (a ~${formatNumber(perObject * BATCH)} B batch job shared by ${BATCH} objects,
-against ~${formatNumber((bigRaw.redisPeak - bigRaw.redisBaseline) / WINDOW)} B for a raw BullMQ job of one object), and afterwards 1 bit in the run's outcome bitmap
-(${formatMiB(Math.ceil(big.objects / 8))} for the whole run) — the report rows pass through a Redis stream and are drained into
-the CSV file as they come (${formatMiB(big.reportBytes ?? 0)} of report here), and completed jobs leave Redis at once. Redis memory therefore does not grow
-with the run: the peak is set by the window.`;
+Redis cost per object: ~${formatNumber(perObject)} B — Redis at its peak above an empty one, over the ${formatNumber(WINDOW)} objects the window lets
+wait, so it includes the run's outcome bitmap (1 bit per object: ${formatMiB(Math.ceil(big.objects / 8))} for the whole run) and the report rows not yet
+drained — against ~${formatNumber((bigRaw.redisPeak - bigRaw.redisBaseline) / WINDOW)} B per waiting raw BullMQ job of one object. The report rows pass through a Redis stream and are
+drained into the CSV file as they come (${formatMiB(big.reportBytes ?? 0)} of report here), and completed jobs leave Redis at once, so Redis
+memory does not grow with the run: the peak is set by the window.`;
     const markdown = `## Scale: a large migration run on one Redis (issue 9)
 
 Measured ${new Date().toISOString().slice(0, 10)} on ${machineLine(ctx.machine)}; 1-minute load average ${loadBefore} before, ${loadAfter} after.
