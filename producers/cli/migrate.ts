@@ -87,8 +87,8 @@ export interface MigrateRequest {
   resume: boolean;
   dryRun: boolean;
   window: number;
-  /** Objects per job (1: one metadata-rewrite job per object). */
-  batchSize: number;
+  /** Objects per job (1: one metadata-rewrite job per object); undefined: the resumed run's own, else 1. */
+  batchSize: number | undefined;
   ratePerSecond: number | undefined;
   failureThreshold: { after: number; ratio: number } | undefined;
   reportPath: string | undefined;
@@ -210,7 +210,7 @@ export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: Mig
       resume,
       dryRun,
       window: parseInteger(stringFlag(values, 'window'), '--window', 1, 10_000_000) ?? DEFAULT_WINDOW,
-      batchSize: parseInteger(stringFlag(values, 'batch-size'), '--batch-size', 1, MAX_BATCH_OBJECTS) ?? 1,
+      batchSize: parseInteger(stringFlag(values, 'batch-size'), '--batch-size', 1, MAX_BATCH_OBJECTS),
       ratePerSecond: positiveNumber(stringFlag(values, 'rate'), '--rate', 1_000_000),
       failureThreshold: parseFailThreshold(stringFlag(values, 'fail-threshold'), stringFlag(values, 'fail-after')),
       reportPath: stringFlag(values, 'report'),
@@ -451,7 +451,8 @@ The run:
                              full, so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
   --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1). A waiting job costs Redis
                              ~1 KB whatever it carries: use 50-100 for runs of millions of objects.
-                             Each object is still retried, dead-lettered and reported on its own
+                             Each object is still retried, dead-lettered and reported on its own.
+                             A resumed run keeps its own unless this is given
   --rate N                   at most N objects per second (each costs a HEAD and a copy), so
                              a busy bucket never answers SlowDown; it also caps the window at 2 s
                              worth of jobs (default: as fast as the workers go; S3JOBS_RATE_LIMIT

@@ -55,7 +55,7 @@ export interface MigrationSpec {
 export interface MigrationStatus {
   /** listing: enqueuing pages; paused: the queue holds `window` jobs; draining: waiting for the last jobs; stopping: see stopReason. */
   phase: 'listing' | 'paused' | 'draining' | 'stopping';
-  /** Jobs waiting in the queue (all runs and jobs of the queue), when just read. */
+  /** Objects waiting in the queue (all its runs' and jobs'; a waiting batch counts as the batch size), when just read. */
   queueDepth: number | undefined;
 }
 
@@ -76,7 +76,8 @@ export interface MigrationOptions {
    * object. Larger values enqueue `metadata-rewrite-batch` jobs, which cost Redis ~1 KB each
    * whatever they carry, so a run of millions of objects fits one Redis; every object still gets
    * its own retries, dead letter and report row. A page is split by key bytes too, so a batch
-   * stays under the batch payload limit with the longest keys.
+   * stays under the batch payload limit with the longest keys. A resumed run without it goes on
+   * with its own.
    */
   batchSize?: number | undefined;
   /**
@@ -254,8 +255,9 @@ export function failureThresholdReason(run: Pick<RunInfo, 'completed' | 'deadLet
 }
 
 /**
- * A token bucket: at most `perSecond` jobs a second, with a burst of one second's worth. Pure (the
- * clock is passed in).
+ * A token bucket: at most `perSecond` jobs a second, with a burst of one second's worth — at least
+ * one job, so a rate below 1/s still lets one through every 1/rate seconds. Pure (the clock is
+ * passed in).
  */
 export class RatePacer {
   readonly perSecond: number | undefined;
@@ -264,14 +266,14 @@ export class RatePacer {
 
   constructor(perSecond: number | undefined, now: number) {
     this.perSecond = perSecond;
-    this.#tokens = perSecond ?? Infinity;
+    this.#tokens = perSecond === undefined ? Infinity : Math.max(1, perSecond);
     this.#last = now;
   }
 
   /** How many of `wanted` jobs may go now (0: wait `waitMs` first). */
   take(wanted: number, now: number): number {
     if (this.perSecond === undefined) return wanted;
-    this.#tokens = Math.min(this.perSecond, this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
+    this.#tokens = Math.min(Math.max(1, this.perSecond), this.#tokens + ((now - this.#last) / 1000) * this.perSecond);
     this.#last = now;
     const granted = Math.min(wanted, Math.floor(this.#tokens));
     this.#tokens -= granted;
@@ -388,7 +390,9 @@ export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, opt
     const reportPath = resolve(options.reportPath ?? run.report ?? `${runId}.report.csv`);
     const { report, found } = ReportFile.open(reportPath, created);
     if (run.report !== reportPath) await deps.store.setReport(runId, reportPath);
-    const driver = new MigrationDriver(deps, spec, options, runId, lease, report);
+    const batchSize = options.batchSize ?? run.batchSize ?? 1;
+    if (run.batchSize !== batchSize) await deps.store.setBatchSize(runId, batchSize);
+    const driver = new MigrationDriver(deps, spec, { ...options, batchSize }, runId, lease, report);
     let outcome: { run: RunInfo; interrupted: boolean };
     try {
       outcome = await driver.drive();

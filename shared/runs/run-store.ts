@@ -60,6 +60,8 @@ export interface RunInfo extends RunCounters {
   stopReason: string | undefined;
   /** Absolute path of the CSV report the run's outcomes are drained into (where its producer ran). */
   report: string | undefined;
+  /** Objects per job the run enqueues with (kept so that a resume without it goes on the same way). */
+  batchSize?: number | undefined;
 }
 
 /**
@@ -253,6 +255,11 @@ export class RunStore {
     await this.#redis.hset(this.#key(id), 'report', path);
   }
 
+  /** Records the run's batch size (see RunInfo.batchSize). */
+  async setBatchSize(id: string, batchSize: number): Promise<void> {
+    await this.#redis.hset(this.#key(id), 'batchSize', String(batchSize));
+  }
+
   async get(id: string): Promise<RunInfo | undefined> {
     const h = await this.#redis.hgetall(this.#key(id));
     if (h.createdAt === undefined) return undefined;
@@ -276,6 +283,7 @@ export class RunStore {
       finishedAt: h.finishedAt === undefined ? undefined : Number(h.finishedAt),
       stopReason: h.stopReason,
       report: h.report,
+      batchSize: h.batchSize === undefined ? undefined : Number(h.batchSize),
     };
   }
 

@@ -261,9 +261,12 @@ describe('batched migrations', () => {
       expect(paused.run).toMatchObject({ state: 'listing', listed: 60, enqueued: 60, completed: 0, nextPage: 0 });
       expect(await env.store.pendingPage(runId)).toMatchObject({ page: 0, batchSize: BATCH });
 
-      // With a worker, the same run resumes: the saved page's missing batches, then page 1.
+      // With a worker, the same run resumes: the saved page's missing batches, then page 1 — in
+      // batches too, though the resume does not repeat the batch size: the run keeps its own.
       await env.startWorker({ worker: { concurrency: 2 } });
-      const done = await migrate(bucket.name, spec, options);
+      const { batchSize: _given, ...resume } = options;
+      const done = await migrate(bucket.name, spec, resume);
+      expect(done.run.batchSize).toBe(BATCH);
       sampling = false;
       await sampled;
       expect(done.run).toMatchObject({ state: 'completed', listed: 120, matched: 120, enqueued: 120, completed: 120 });

@@ -179,8 +179,8 @@ describe('s3jobs migrate-metadata --batch-size', () => {
     return parsed.request.batchSize;
   };
 
-  it('defaults to 1; takes 1 to 1000', () => {
-    expect(batchSize(base)).toBe(1);
+  it('is left to the run when not given (its own on a resume, else 1); takes 1 to 1000', () => {
+    expect(batchSize(base)).toBeUndefined();
     expect(batchSize([...base, '--batch-size', '1'])).toBe(1);
     expect(batchSize([...base, '--batch-size', '100'])).toBe(100);
     expect(batchSize([...base, '--batch-size=1_000'])).toBe(1000);

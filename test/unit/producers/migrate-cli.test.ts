@@ -22,7 +22,7 @@ describe('s3jobs migrate-metadata', () => {
       resume: false,
       dryRun: false,
       window: 20_000,
-      batchSize: 1,
+      batchSize: undefined,
       ratePerSecond: undefined,
       failureThreshold: { ratio: 0.5, after: 1_000 },
       reportPath: undefined,

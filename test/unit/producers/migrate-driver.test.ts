@@ -27,12 +27,16 @@ describe('RatePacer', () => {
     expect(p.take(100, 60_000)).toBe(10);
   });
 
-  it('fractional rates wait for whole jobs', () => {
+  it('a rate below one a second lets one job through every 1/rate seconds (a burst is at least one job)', () => {
     const p = new RatePacer(0.5, 0);
+    expect(p.take(5, 0)).toBe(1);
     expect(p.take(5, 0)).toBe(0);
-    expect(p.waitMs()).toBe(1000);
+    expect(p.waitMs()).toBe(2000);
     expect(p.take(5, 1000)).toBe(0);
-    expect(p.take(5, 2000)).toBe(0);
+    expect(p.take(5, 2000)).toBe(1);
+    // Idle for long: still one at a time, never a burst.
+    expect(p.take(5, 60_000)).toBe(1);
+    expect(p.take(5, 60_000)).toBe(0);
   });
 });
 
