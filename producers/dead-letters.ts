@@ -18,7 +18,7 @@
  */
 import { Job } from 'bullmq';
 import { S3JobsError, ValidationError, ErrorCodes } from '../shared/errors.js';
-import { validateJob, type JobPayload } from '../shared/jobs/index.js';
+import { batchObjectJob, validateJob, type JobPayload, type MetadataRewriteBatchJob } from '../shared/jobs/index.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 import { deadLetterJobId } from '../shared/queue/names.js';
 import type { EnqueueOptions, S3JobsProducer } from './producer.js';
@@ -244,6 +244,7 @@ export class DeadLetters {
     const job = await this.#get(jobId);
     const record = toRecord(job, this.#producer.queueName);
     const payload = payloadForRetry(record, options.payloadPatch);
+    if (payload.kind === 'metadata-rewrite-batch') return this.#retryBatch(job, record, payload, options);
     const requeuedAs = requeueIdFor(record);
 
     // A copy of the job still in the main queue in the `failed` state is the original, left there
@@ -260,6 +261,29 @@ export class DeadLetters {
     const added = await this.#producer.add(payload, { ...options.enqueue, jobId: requeuedAs, replacesDeadLetter: true });
     await this.#producer.deadLetters.remove(job.id ?? jobId);
     return { jobId: record.jobId, requeuedAs: added.jobId, kind: added.kind, alreadyQueued };
+  }
+
+  /**
+   * A batch dead-lettered whole (malformed, or stalled out): each of its objects already counts as
+   * dead-lettered in its run, so the batch itself would skip them all. Its objects go back as the
+   * single jobs they stand for (`<runId>-<slot>`, like an object's own dead letter), in one
+   * all-or-nothing add; then the record goes.
+   */
+  async #retryBatch(job: Job, record: DeadLetterRecord, batch: MetadataRewriteBatchJob, options: RetryOptions): Promise<RetryOutcome> {
+    const items = batch.objects.map((object) => ({ payload: batchObjectJob(batch, object), options: { ...options.enqueue, jobId: `${batch.runId}-${object.slot}`, replacesDeadLetter: true } }));
+    let added;
+    try {
+      added = await this.#producer.addBulk(items);
+    } catch (err) {
+      // The bulk add's `jobs[<i>].<field>` (or `<field>` alone for one object) is the batch's `objects.<i>.<field>`.
+      if (err instanceof ValidationError) {
+        const field = items.length > 1 ? err.field.replace(/^jobs\[(\d+)\]\./, 'objects.$1.') : `objects.0.${err.field}`;
+        throw new InvalidDeadLetterPayloadError(record.jobId, field, err.message.replace(/^[^:]*: /, ''));
+      }
+      throw err;
+    }
+    await this.#producer.deadLetters.remove(job.id ?? record.jobId);
+    return { jobId: record.jobId, requeuedAs: added.map((a) => a.jobId).join(', '), kind: 'metadata-rewrite', alreadyQueued: false };
   }
 
   /**

@@ -213,6 +213,40 @@ describe('batched migrations', () => {
     }
   });
 
+  it('dlq retry of a batch dead-lettered whole: refused naming the bad object, then, patched, its objects run again as their own jobs', { timeout: 45_000 }, async () => {
+    const bucket = await freshBucket('mig-batch-retry');
+    await putObjects(bucket, ['a.bin', 'c.bin'], { metadata: { stage: 'raw' } });
+    const runId = 'mig-retry-batch';
+    await env.store.createOrGet(runId, 'metadata-migration', {});
+    const payload = { kind: 'metadata-rewrite-batch', profile: PROFILE, runId, bucket: bucket.name, acl: 'private', set: { stage: 'done' }, objects: [{ key: 'a.bin', slot: 0 }, { key: 'c.bin', slot: 1 }, { key: 'bad\u0001key', slot: 2 }] };
+    await env.bullQueue.add('metadata-rewrite-batch', payload, { jobId: runBatchJobId(runId, 0), attempts: 3 });
+    await env.startWorker();
+
+    const redis = createRedis();
+    const deadLetters = new Queue(deadLetterQueueName(env.queue), { connection: redis, prefix: PREFIX });
+    try {
+      await until(async () => (await Job.fromId<DeadLetterRecord>(deadLetters, `${runId}-b0`))?.data, 15_000, 'the batch to be dead-lettered');
+      expect((await bucket.head('a.bin')).metadata).toEqual({ stage: 'raw' });
+
+      // As it is, one of its objects cannot be a job: refused, naming it; nothing changes.
+      const refused = await env.cli(['dlq', 'retry', `${runId}-b0`]);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(/payload\.objects\.2\.key/);
+      expect(await deadLetters.count()).toBe(1);
+
+      // Patched without it: each object is its own job again, and is rewritten.
+      const retried = await env.cli(['dlq', 'retry', `${runId}-b0`, '--patch', JSON.stringify({ objects: [{ key: 'a.bin', slot: 0 }, { key: 'c.bin', slot: 1 }] })]);
+      expect(retried.code, retried.stderr).toBe(0);
+      expect(retried.stdout).toContain(`${runId}-0, ${runId}-1`);
+      for (const key of ['a.bin', 'c.bin']) await until(async () => ((await bucket.head(key)).metadata.stage === 'done' ? true : undefined), 15_000, `${key} to be rewritten`);
+      await until(async () => ((await env.bullQueue.getJobCounts('waiting', 'active', 'delayed', 'failed')).active === 0 ? true : undefined), 10_000, 'the retried jobs to finish');
+      expect(await deadLetters.count()).toBe(0);
+    } finally {
+      await deadLetters.close();
+      await redis.quit();
+    }
+  });
+
   it('the window counts a waiting batch as its objects: depth × batch size never exceeds window + one batch; the paused run resumes and completes', { timeout: 60_000 }, async () => {
     const bucket = await freshBucket('mig-batch-window');
     const all = keys(120);
