@@ -163,35 +163,21 @@ function canonicalHeaderPairs(headers: Record<string, string>): CanonicalHeaders
 const WHITESPACE_RUN = /\s+/g;
 
 /**
+ * Anything that may need folding: a character that is not printable ASCII or a space (tabs, line
+ * breaks, Unicode spaces — and any non-ASCII, checked the slow way), two spaces in a row, or a
+ * space at either end.
+ */
+const MAY_NEED_FOLDING = /[^\x21-\x7e ]| {2}|^ | $/;
+
+/**
  * A header value trimmed, with each inner run of whitespace folded to one space. Most values need
  * neither, and a global regex replace costs ~300 ns even when it matches nothing (the largest item
- * in the signer's profile for requests with many headers), so a value is scanned first and returned
- * as it is when it is already folded.
+ * in the signer's profile for requests with many headers), so a value is tested first and returned
+ * as it is when it is already folded. The test is one regex (a quarter cheaper than a charCode
+ * loop on typical values); whatever it flags goes the reference way, `trim` then `replace`.
  */
 export function foldValue(value: string): string {
-  return isFolded(value) ? value : value.trim().replace(WHITESPACE_RUN, ' ');
-}
-
-/** True when `value` has no leading/trailing whitespace, no two whitespace in a row, and no whitespace but ' '. */
-function isFolded(value: string): boolean {
-  let previousWasSpace = true; // so a leading space fails
-  for (let i = 0; i < value.length; i++) {
-    const c = value.charCodeAt(i);
-    if (c > 32 && c < 127) previousWasSpace = false;
-    else if (c === 32) {
-      if (previousWasSpace) return false;
-      previousWasSpace = true;
-    } else if (isJsWhitespace(c)) return false;
-    else previousWasSpace = false;
-  }
-  return !previousWasSpace || value.length === 0;
-}
-
-/** The characters `\s` and `String.prototype.trim` treat as whitespace (WhiteSpace and LineTerminator). */
-function isJsWhitespace(c: number): boolean {
-  return (
-    (c >= 9 && c <= 13) || c === 32 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
-  );
+  return MAY_NEED_FOLDING.test(value) ? value.trim().replace(WHITESPACE_RUN, ' ') : value;
 }
 
 /** The canonical request: the six parts joined by newlines (the headers block ends with its own `\n`). */
