@@ -69,7 +69,7 @@ const CASES: Case[] = [
   { name: 'object-only ACL on a bucket', payload: () => ({ kind: 'bucket', action: 'create', profile: PROFILE, bucket: 'fine-bucket', acl: 'aws-exec-read' }), field: /^acl$/, message: /private.*public-read/ },
   { name: 'missing ACL', payload: () => ({ kind: 'copy', profile: PROFILE, source: { bucket, key: 'k.txt' }, destination: { bucket, key: 'c' } }), field: /^acl$/, message: /canned ACL/ },
   // kinds and shapes
-  { name: 'unknown job kind', payload: () => ({ kind: 'move', profile: PROFILE }), field: /^kind$/, message: /"move" is not a job kind; allowed: copy, metadata-rewrite, bucket/ },
+  { name: 'unknown job kind', payload: () => ({ kind: 'move', profile: PROFILE }), field: /^kind$/, message: /"move" is not a job kind; allowed: copy, metadata-rewrite, metadata-rewrite-batch, bucket/ },
   { name: 'no kind', payload: () => ({ profile: PROFILE }), field: /^kind$/, message: /undefined is not a job kind/ },
   { name: 'payload is a number', payload: () => 42, field: /^job$/, message: /must be an object with a "kind" field/ },
   { name: 'payload is null', payload: () => null, field: /^job$/, message: /must be an object/ },
