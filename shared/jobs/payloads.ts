@@ -81,41 +81,44 @@ export const copyJobSchema = z.strictObject({
   storageClass: storageClass.optional(),
 });
 
-export const metadataRewriteJobSchema = z
-  .strictObject({
-    kind: z.literal('metadata-rewrite'),
-    ...common,
-    bucket: bucketName,
-    key: objectKey,
-    set: metadata.optional(),
-    remove: z.array(z.string().min(1)).max(100).optional(),
-    replace: metadata.optional(),
-    mimetype: z.string().min(1).max(256).optional(),
-    headers: headers.optional(),
-    acl: objectAcl,
-    /** Rewrite only if the object still has this ETag. */
-    expectedEtag: etag.optional(),
-  })
-  .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
-    message: 'replace is the whole new metadata: it cannot be combined with set or remove',
-    path: ['replace'],
-  })
-  .refine((j) => !(j.set !== undefined && j.remove !== undefined && j.remove.some((name) => Object.keys(j.set!).some((k) => k.toLowerCase() === name.toLowerCase()))), {
-    message: 'a metadata name is both set and removed; give it in one of them',
-    path: ['remove'],
-  });
-
-/** What every object of a batch gets: the same changes as a single `metadata-rewrite`. */
+/** The changes a rewrite makes: a single `metadata-rewrite`'s, and every object's of a batch. */
 const rewriteChanges = {
   set: metadata.optional(),
   remove: z.array(z.string().min(1)).max(100).optional(),
   replace: metadata.optional(),
   mimetype: z.string().min(1).max(256).optional(),
-  /** Content-Type from each key's extension (objects whose extension is unknown keep theirs); wins over mimetype. */
-  mimetypeFromExtension: z.boolean().optional(),
   headers: headers.optional(),
   acl: objectAcl,
 };
+
+/**
+ * The rules between those changes, for both kinds (an object of a batch is dead-lettered as a
+ * single rewrite, so it must validate as one): `replace` stands alone, and no name is both set
+ * and removed.
+ */
+function withRewriteRules<T extends z.ZodType<{ set?: Record<string, string> | undefined; remove?: string[] | undefined; replace?: Record<string, string> | undefined }>>(schema: T): T {
+  return schema
+    .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
+      message: 'replace is the whole new metadata: it cannot be combined with set or remove',
+      path: ['replace'],
+    })
+    .refine((j) => !(j.set !== undefined && j.remove !== undefined && j.remove.some((name) => Object.keys(j.set!).some((k) => k.toLowerCase() === name.toLowerCase()))), {
+      message: 'a metadata name is both set and removed; give it in one of them',
+      path: ['remove'],
+    });
+}
+
+export const metadataRewriteJobSchema = withRewriteRules(
+  z.strictObject({
+    kind: z.literal('metadata-rewrite'),
+    ...common,
+    bucket: bucketName,
+    key: objectKey,
+    ...rewriteChanges,
+    /** Rewrite only if the object still has this ETag. */
+    expectedEtag: etag.optional(),
+  }),
+);
 
 /**
  * `metadata-rewrite-batch`: the same rewrite applied to several objects of one run's listing page,
@@ -125,8 +128,8 @@ const rewriteChanges = {
  * objects already finished), and a failure is dead-lettered as that object's own
  * `metadata-rewrite` job (id `<runId>-<slot>`), retryable with `s3jobs dlq retry`.
  */
-export const metadataRewriteBatchJobSchema = z
-  .strictObject({
+export const metadataRewriteBatchJobSchema = withRewriteRules(
+  z.strictObject({
     kind: z.literal('metadata-rewrite-batch'),
     profile,
     timeoutMs: timeoutMs.optional(),
@@ -139,16 +142,10 @@ export const metadataRewriteBatchJobSchema = z
       .max(MAX_BATCH_OBJECTS, `must list at most ${MAX_BATCH_OBJECTS} objects`)
       .refine((objects) => new Set(objects.map((o) => o.slot)).size === objects.length, { message: 'two objects have the same slot; every object of a run has its own' }),
     ...rewriteChanges,
-  })
-  .refine((j) => !(j.replace !== undefined && (j.set !== undefined || j.remove !== undefined)), {
-    message: 'replace is the whole new metadata: it cannot be combined with set or remove',
-    path: ['replace'],
-  })
-  // As for a single rewrite: each object is dead-lettered as one, and must validate as one.
-  .refine((j) => !(j.set !== undefined && j.remove !== undefined && j.remove.some((name) => Object.keys(j.set!).some((k) => k.toLowerCase() === name.toLowerCase()))), {
-    message: 'a metadata name is both set and removed; give it in one of them',
-    path: ['remove'],
-  });
+    /** Content-Type from each key's extension (objects whose extension is unknown keep theirs); wins over mimetype. */
+    mimetypeFromExtension: z.boolean().optional(),
+  }),
+);
 
 export const bucketJobSchema = z.discriminatedUnion('action', [
   z
