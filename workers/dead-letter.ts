@@ -132,17 +132,25 @@ export class DeadLetterer {
       { details: failure.details, reason: failure.reason },
     );
     const deadId = deadLetterJobId(failure.jobId);
-    let stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
-    if (stored === undefined) {
-      await this.#dlq.add(record.name, record, { ...DEAD_LETTER_JOB_OPTIONS, jobId: deadId });
-      stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
-    }
+    const stored = await this.#storeRecord(deadId, record);
     // Counted with this failure's details; an older record of the object (a crash re-ran it) stays.
     if (this.#onRecorded !== undefined) await this.#onRecorded(record);
     this.#logger.warn(
       { jobId: failure.jobId, kind: record.kind, reason: record.reason, code: record.error.code, status: record.error.status, requestId: record.error.requestId, attemptsMade: record.attemptsMade, recorded: stored !== undefined },
       `object dead-lettered (${record.reason}): ${record.error.code}: ${record.error.message}`,
     );
+  }
+
+  /**
+   * The dead-letter queue's record under `deadId`: the one already there (this failure's, or an
+   * earlier one's), else `record`, added. Undefined when it was purged between the add and the read.
+   * BullMQ's add of an existing id is a no-op, so a repeat never duplicates anything.
+   */
+  async #storeRecord(deadId: string, record: DeadLetterRecord): Promise<Job<DeadLetterRecord> | undefined> {
+    const stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
+    if (stored !== undefined) return stored;
+    await this.#dlq.add(record.name, record, { ...DEAD_LETTER_JOB_OPTIONS, jobId: deadId });
+    return Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
   }
 
   async #move(jobId: string, known: { details: FailureDetails; reason: DeadLetterReason } | undefined): Promise<DeadLetterOutcome> {
@@ -170,13 +178,9 @@ export class DeadLetterer {
     const log = this.#logger.child({ jobId, kind: record.kind ?? record.name });
 
     const deadId = deadLetterJobId(jobId);
-    let stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
-    if (stored === undefined) {
-      await this.#dlq.add(record.name, record, { ...DEAD_LETTER_JOB_OPTIONS, jobId: deadId });
-      stored = await Job.fromId<DeadLetterRecord>(this.#dlq, deadId);
-      // Purged between our add and our read: nothing recorded, so the original must stay.
-      if (stored === undefined) return 'deferred';
-    }
+    const stored = await this.#storeRecord(deadId, record);
+    // Purged between our add and our read: nothing recorded, so the original must stay.
+    if (stored === undefined) return 'deferred';
     if (!isSameFailure(stored.data, record)) {
       // An earlier failure's record. See the module comment: wait for a DLQ retry to remove it,
       // unless the job's new life is old enough that the retry must have died half-way.

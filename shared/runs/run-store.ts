@@ -101,30 +101,11 @@ export interface Outcome {
 const RUN_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /**
- * `SETBIT` first: only the first outcome of an object is counted and reported. A run that no longer
- * exists (deleted while its jobs ran) records nothing: counters alone would recreate its hash as
- * an orphan no listing shows and nothing deletes.
- */
-const RECORD_OUTCOME = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-local old = redis.call('SETBIT', KEYS[2], ARGV[1], 1)
-if old == 1 then return 0 end
-if ARGV[2] == 'completed' then
-  redis.call('HINCRBY', KEYS[1], 'completed', 1)
-  if ARGV[3] == '1' then redis.call('HINCRBY', KEYS[1], 'changed', 1) end
-elseif ARGV[2] == 'cancelled' then
-  redis.call('HINCRBY', KEYS[1], 'cancelled', 1)
-else
-  redis.call('HINCRBY', KEYS[1], 'deadLettered', 1)
-end
-redis.call('XADD', KEYS[3], '*', 'row', ARGV[4])
-redis.call('HSET', KEYS[1], 'updatedAt', ARGV[5])
-return 1
-`;
-
-/**
- * RECORD_OUTCOME for many objects in one call (a batch job's): ARGV[1] is the time, then four
- * arguments per object (slot, status, changed, row). Returns how many were recorded (first time).
+ * Records objects' outcomes (one, or a batch job's): ARGV[1] is the time, then four arguments per
+ * object (slot, status, changed, row). `SETBIT` first: only the first outcome of an object is
+ * counted and reported. A run that no longer exists (deleted while its jobs ran) records nothing:
+ * counters alone would recreate its hash as an orphan no listing shows and nothing deletes.
+ * Returns how many were recorded (first time).
  */
 const RECORD_OUTCOMES = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
@@ -185,7 +166,6 @@ return redis.call('DEL', KEYS[1])
 
 /** The scripts, defined once per connection (ioredis sends EVALSHA, falling back to EVAL). */
 const SCRIPTS = {
-  s3jobsRecordOutcome: { numberOfKeys: 3, lua: RECORD_OUTCOME },
   s3jobsRecordOutcomes: { numberOfKeys: 3, lua: RECORD_OUTCOMES },
   s3jobsCreateRun: { numberOfKeys: 2, lua: CREATE_RUN },
   s3jobsAcquireRunLease: { numberOfKeys: 1, lua: ACQUIRE_LEASE },
@@ -365,18 +345,7 @@ export class RunStore {
 
   /** Counts and reports an object's outcome once; returns false when it was already recorded. */
   async recordOutcome(id: string, slot: number, outcome: Outcome, now = Date.now()): Promise<boolean> {
-    const result = await this.#script(
-      's3jobsRecordOutcome',
-      this.#key(id),
-      this.#key(id, 'done'),
-      this.#key(id, 'outcomes'),
-      slot,
-      outcome.status,
-      outcome.changed === true ? '1' : '0',
-      outcomeRow(outcome),
-      String(now),
-    );
-    return result === 1;
+    return (await this.recordOutcomes(id, [{ slot, outcome }], now)) === 1;
   }
 
   /**
