@@ -167,6 +167,9 @@ export interface UrlOptions {
   responseHeaders?: Partial<Record<'content-type' | 'content-disposition' | 'cache-control' | 'content-language' | 'expires' | 'content-encoding', string>> | undefined;
 }
 
+/** A request to this bucket, before the bucket fills in where it goes and its timeout (`S3Bucket.send`). */
+export type BucketRequest = Omit<S3Request, 'endpoint' | 'bucket' | 'path' | 'timeout' | 'signal'>;
+
 /** The interface requests go through; ReadOnlyS3Bucket swaps in one that refuses. */
 export interface Transport {
   send(req: S3Request): Promise<S3Response>;
@@ -551,6 +554,17 @@ export class S3Bucket {
   /** Releases pooled connections. */
   async close(): Promise<void> {
     await this.#transport?.close();
+  }
+
+  /**
+   * One signed request to this bucket, with its body still open (read or dump it); non-2xx answers
+   * are thrown as S3Error. For the transfer modules of this package (multipart-upload.ts,
+   * stream-copy.ts), which speak operations this class has no method for; the bucket's timeout,
+   * its timeout scope and the transport's inactivity guard apply as to every other call.
+   */
+  send(req: BucketRequest, options: CallOptions = {}): Promise<S3Response> {
+    if (req.key !== undefined) assertKey(req.key);
+    return this.#send(req, options);
   }
 
   /** The transport requests go through; subclasses may refuse the network altogether. */
