@@ -7,7 +7,7 @@
  * Global flags may come before the command (`s3jobs --queue q status id`): they are passed on.
  */
 import { readFileSync } from 'node:fs';
-import { PRODUCER_COMMANDS, processIo, reportError, runProducerCommand, TOP_LEVEL_HELP, ExitCode, type CliIo } from '../producers/cli/index.js';
+import { loadProducerCommand, PRODUCER_COMMANDS, processIo, reportError, runProducerCommand, TOP_LEVEL_HELP, ExitCode, type CliIo } from '../producers/cli/index.js';
 
 /** Global flags that take a value, so the value is not mistaken for the command. */
 const VALUE_FLAGS = new Set(['--redis-url', '--queue', '--prefix']);
@@ -95,7 +95,7 @@ export async function main(argv: readonly string[], io: CliIo = processIo): Prom
     const topic = splitCommand(rest).command;
     if (topic === 'worker') return runWorker(['--help'], io);
     if (topic === 'dashboard') return runDashboard(['--help'], io);
-    const help = topic === undefined ? undefined : PRODUCER_COMMANDS[topic]?.help;
+    const help = topic === undefined ? undefined : (await loadProducerCommand(topic))?.help;
     io.stdout(help ?? TOP_LEVEL_HELP);
     return ExitCode.Ok;
   }

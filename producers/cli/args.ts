@@ -11,6 +11,7 @@ import { normalizeMetadata } from '../../shared/s3/metadata.js';
 import { splitCopySource } from '../../shared/s3/validation.js';
 import type { EnqueueOptions } from '../producer.js';
 import { UsageError } from './exit-codes.js';
+import { DEFAULT_WAIT_TIMEOUT_MS } from './wait-timeout.js';
 
 type OptionSpecs = NonNullable<ParseArgsConfig['options']>;
 
@@ -35,8 +36,7 @@ export const ENQUEUE_OPTIONS = {
   'wait-timeout-ms': { type: 'string' },
 } as const satisfies OptionSpecs;
 
-/** `--wait` without `--wait-timeout-ms` waits this long (5 minutes). */
-export const DEFAULT_WAIT_TIMEOUT_MS = 300_000;
+export { DEFAULT_WAIT_TIMEOUT_MS };
 /** Longest per-job deadline a job may carry (the schema's bound: 7 days). */
 const MAX_JOB_TIMEOUT_MS = 7 * 24 * 3600 * 1000;
 

@@ -4,23 +4,14 @@
  */
 import { ErrorCodes, S3JobsError, ValidationError } from '../../shared/errors.js';
 import { loadConfig, redactUrl, type S3JobsConfig } from '../../shared/config/config.js';
-import { scrubSecrets } from '../../shared/log/logger.js';
+import { scrubSecrets } from '../../shared/log/scrub-secrets.js';
 import { createRedisConnection, setRetryStrategy, type RedisConnection } from '../../shared/queue/connection.js';
 import { S3JobsProducer } from '../producer.js';
 import { flagForConfigField, type GlobalOptions } from './args.js';
 import { exitCodeFor, isRedisUnavailable, RedisUnavailableError, UsageError } from './exit-codes.js';
+import type { CliIo } from './io.js';
 
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: Record<string, string | undefined>;
-}
-
-export const processIo: CliIo = {
-  stdout: (text) => void process.stdout.write(text),
-  stderr: (text) => void process.stderr.write(text),
-  env: process.env,
-};
+export { processIo, type CliIo } from './io.js';
 
 /** How long the CLI waits for Redis to accept a connection before exiting with code 3. */
 const CONNECT_TIMEOUT_MS = 5_000;

@@ -1,6 +1,6 @@
 /** Help text pieces every command's `--help` shares, and the top-level help. */
 import { ENV_VARS } from '../../shared/config/env-vars.js';
-import { DEFAULT_WAIT_TIMEOUT_MS } from './args.js';
+import { DEFAULT_WAIT_TIMEOUT_MS } from './wait-timeout.js';
 import { EXIT_CODES_HELP } from './exit-codes.js';
 
 export const GLOBAL_FLAGS_HELP = `Global flags (every command):

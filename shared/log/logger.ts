@@ -1,6 +1,8 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { scrubSecrets } from './scrub-secrets.js';
 
 export type { Logger };
+export { scrubSecrets };
 
 /**
  * Paths pino replaces with "[redacted]" wherever they appear in a log record. Belt and braces:
@@ -24,21 +26,6 @@ export const REDACT_PATHS = [
   'config.profiles.*.secretKey',
   'config.profiles.*.sessionToken',
 ];
-
-/** Query parameters of a presigned URL that must never reach a log. */
-const SIGNATURE_PARAM = /([?&](?:X-Amz-Signature|X-Amz-Credential|X-Amz-Security-Token)=)[^&\s"]*/gi;
-
-/**
- * The signature of an `Authorization: AWS4-HMAC-SHA256 Credential=…, SignedHeaders=…,
- * Signature=<hex>` header, which a server or proxy may echo back in an error message: it
- * authorises replaying that request for as long as its date is accepted.
- */
-const AUTHORIZATION_SIGNATURE = /(\bSignature=)[0-9a-f]{16,}/gi;
-
-/** Removes presigned-URL signatures and credentials, and request signatures, from a string. */
-export function scrubSecrets(text: string): string {
-  return text.replace(SIGNATURE_PARAM, '$1[redacted]').replace(AUTHORIZATION_SIGNATURE, '$1[redacted]');
-}
 
 export function createLogger(options: { level?: LoggerOptions['level']; name?: string } = {}, destination?: DestinationStream): Logger {
   const opts: LoggerOptions = {
