@@ -142,6 +142,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     buckets,
     shutdownSignal: shutdown.signal,
     multipart,
+    stream: { partSize: config.worker.streamPartBytes, concurrency: config.worker.streamConcurrency },
     runs,
     enqueue,
     deadLetterObject: (failure) => deadLetterer.recordObjectFailure(failure),

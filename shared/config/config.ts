@@ -40,6 +40,10 @@ export interface WorkerSettings {
   multipartThresholdBytes: number;
   multipartPartBytes: number;
   multipartConcurrency: number;
+  /** Part size of copies streamed between two stores (objects up to it go in one PUT). */
+  streamPartBytes: number;
+  /** Parts in flight per streamed copy: its memory is streamPartBytes × this. */
+  streamConcurrency: number;
   /** Port of /metrics, /healthz, /readyz; undefined = off. */
   metricsPort: number | undefined;
 }
@@ -93,6 +97,8 @@ export const DEFAULT_CONFIG: S3JobsConfig = {
     multipartThresholdBytes: 5 * 1024 ** 3,
     multipartPartBytes: 256 * 1024 ** 2,
     multipartConcurrency: 8,
+    streamPartBytes: 16 * 1024 ** 2,
+    streamConcurrency: 4,
     metricsPort: undefined,
   },
   retry: { attempts: 5, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
@@ -131,6 +137,8 @@ const configSchema = z.strictObject({
     multipartThresholdBytes: positiveInt.max(5 * 1024 ** 3),
     multipartPartBytes: positiveInt.min(5 * 1024 ** 2).max(5 * 1024 ** 3),
     multipartConcurrency: positiveInt.max(64),
+    streamPartBytes: positiveInt.min(5 * 1024 ** 2).max(5 * 1024 ** 3),
+    streamConcurrency: positiveInt.max(64),
     metricsPort: z.number().int().min(0).max(65535).optional(),
   }),
   retry: z.strictObject({ attempts: positiveInt.max(100), backoffBaseMs: positiveInt, backoffMaxMs: positiveInt }),
@@ -220,6 +228,8 @@ export function overridesFromEnv(env: Env): ConfigOverrides {
       multipartThresholdBytes: intFrom(env, 'S3JOBS_MULTIPART_THRESHOLD_BYTES'),
       multipartPartBytes: intFrom(env, 'S3JOBS_MULTIPART_PART_BYTES'),
       multipartConcurrency: intFrom(env, 'S3JOBS_MULTIPART_CONCURRENCY'),
+      streamPartBytes: intFrom(env, 'S3JOBS_STREAM_PART_BYTES'),
+      streamConcurrency: intFrom(env, 'S3JOBS_STREAM_CONCURRENCY'),
       metricsPort,
     }),
     retry: dropUndefined({ attempts: intFrom(env, 'S3JOBS_ATTEMPTS'), backoffBaseMs: intFrom(env, 'S3JOBS_BACKOFF_MS'), backoffMaxMs: intFrom(env, 'S3JOBS_BACKOFF_MAX_MS') }),

@@ -23,6 +23,8 @@ export const ENV_VARS = {
   S3JOBS_MULTIPART_THRESHOLD_BYTES: 'Copies of sources larger than this use multipart copy (parts in parallel). Default and maximum 5368709120 (5 GiB, the CopyObject limit).',
   S3JOBS_MULTIPART_PART_BYTES: 'Part size of multipart copies. Default 268435456 (256 MiB).',
   S3JOBS_MULTIPART_CONCURRENCY: 'Parts copied in parallel per multipart copy. Default 8.',
+  S3JOBS_STREAM_PART_BYTES: 'Part size of copies streamed between two stores (objects up to it go in one PUT). Default 16777216 (16 MiB).',
+  S3JOBS_STREAM_CONCURRENCY: 'Parts in flight per copy streamed between two stores; its memory is part size × this. Default 4.',
   S3JOBS_KEEP_COMPLETED: 'Completed jobs kept for status/result look-ups (count). Default 10000.',
   S3JOBS_KEEP_COMPLETED_SECONDS: 'Completed jobs kept at most this long. Default 86400.',
   S3JOBS_LOG_LEVEL: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.',

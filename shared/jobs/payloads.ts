@@ -70,6 +70,11 @@ const common = {
 export const copyJobSchema = z.strictObject({
   kind: z.literal('copy'),
   ...common,
+  /**
+   * Connection profile the source is read with; default `profile` (which writes the destination).
+   * Another store or other credentials than `profile`'s: the worker streams the copy through itself.
+   */
+  sourceProfile: profile.optional(),
   source: z.strictObject({ bucket: bucketName, key: objectKey, versionId: z.string().min(1).optional() }),
   destination: z.strictObject({ bucket: bucketName, key: objectKey }),
   acl: objectAcl,
