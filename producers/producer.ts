@@ -305,6 +305,9 @@ export class S3JobsProducer {
         if (!Number.isInteger(options.attempts) || options.attempts < 1 || options.attempts > 100) throw new ValidationError(field('attempts'), 'must be an integer from 1 to 100');
         opts.attempts = options.attempts;
       }
+      // A run's job back from the dead-letter queue leaves Redis when it completes, like the run's
+      // other jobs: its outcome is in the run.
+      if (options.replacesDeadLetter === true && 'runId' in data && data.runId !== undefined) opts.removeOnComplete = true;
       return { name: data.kind, data, opts, replacesDeadLetter: options.replacesDeadLetter === true };
     });
   }

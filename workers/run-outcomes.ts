@@ -8,6 +8,7 @@ import type { JobResult } from '../shared/jobs/index.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 import type { RunStore } from '../shared/runs/index.js';
 import { batchRefsOf } from '../shared/jobs/batch.js';
+import { isMultipartEtag, normalizeEtag } from './processors/sync-diff.js';
 
 interface RunRef {
   runId: string;
@@ -28,6 +29,13 @@ export function runRefOf(payload: unknown): RunRef | undefined {
 }
 
 export async function reportCompleted(runs: RunStore, payload: unknown, result: JobResult, attempt: number): Promise<void> {
+  // A sync's copy with a multipart ETag on either side: remember which source it copied, which a
+  // later sync cannot tell from the ETags alone (see recognizeOwnCopies). One field per such object.
+  const listed = (payload as { listedSourceEtag?: unknown } | null)?.listedSourceEtag;
+  if (result.kind === 'copy' && typeof listed === 'string' && (isMultipartEtag(listed) || isMultipartEtag(result.etag))) {
+    const destination = (payload as { destination: { bucket: string; key: string } }).destination;
+    await runs.recordSyncedCopy(destination.bucket, destination.key, normalizeEtag(listed), normalizeEtag(result.etag));
+  }
   const ref = runRefOf(payload);
   if (ref === undefined) return;
   const etag = 'etag' in result ? result.etag : undefined;

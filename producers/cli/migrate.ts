@@ -86,7 +86,8 @@ export interface MigrateRequest {
   runId: string | undefined;
   resume: boolean;
   dryRun: boolean;
-  window: number;
+  /** Undefined: the resumed run's own, else DEFAULT_WINDOW. */
+  window: number | undefined;
   /** Objects per job (1: one metadata-rewrite job per object); undefined: the resumed run's own, else 1. */
   batchSize: number | undefined;
   ratePerSecond: number | undefined;
@@ -209,7 +210,8 @@ export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: Mig
       runId,
       resume,
       dryRun,
-      window: parseInteger(stringFlag(values, 'window'), '--window', 1, 10_000_000) ?? DEFAULT_WINDOW,
+      // Undefined when not given: a new run uses DEFAULT_WINDOW, a resumed one its own.
+      window: parseInteger(stringFlag(values, 'window'), '--window', 1, 10_000_000),
       batchSize: parseInteger(stringFlag(values, 'batch-size'), '--batch-size', 1, MAX_BATCH_OBJECTS),
       ratePerSecond: positiveNumber(stringFlag(values, 'rate'), '--rate', 1_000_000),
       failureThreshold: parseFailThreshold(stringFlag(values, 'fail-threshold'), stringFlag(values, 'fail-after')),
@@ -448,7 +450,8 @@ The run:
   --resume ID                continue run ID (its own options are used; giving them is optional)
   --dry-run                  list and count what would change; change nothing (no jobs, no run)
   --window N                 at most N objects waiting in the queue: listing pauses while it is
-                             full, so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)})
+                             full, so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)};
+                             a resumed run keeps its own unless this is given)
   --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1). A waiting job costs Redis
                              ~1 KB whatever it carries: use 50-100 for runs of millions of objects.
                              Each object is still retried, dead-lettered and reported on its own.
@@ -456,7 +459,8 @@ The run:
   --rate N                   at most N objects per second (each costs a HEAD and a copy), so
                              a busy bucket never answers SlowDown; it also caps the window at 2 s
                              worth of jobs (default: as fast as the workers go; S3JOBS_RATE_LIMIT
-                             on the workers caps all their jobs)
+                             on the workers caps all their jobs). A resumed run keeps its own
+                             unless this is given
   --fail-threshold R|off     stop the run once more than R (0.5 or 50%) of its finished jobs were
                              dead-lettered (default 0.5; watched while this command runs). A
                              stopped run's jobs not yet started are cancelled (and reported)

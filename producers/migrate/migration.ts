@@ -392,7 +392,11 @@ export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, opt
     if (run.report !== reportPath) await deps.store.setReport(runId, reportPath);
     const batchSize = options.batchSize ?? run.batchSize ?? 1;
     if (run.batchSize !== batchSize) await deps.store.setBatchSize(runId, batchSize);
-    const driver = new MigrationDriver(deps, spec, { ...options, batchSize }, runId, lease, report);
+    // Window and rate too: a resume without them goes on as the run was going.
+    const window = options.window ?? run.window;
+    const ratePerSecond = options.ratePerSecond ?? run.ratePerSecond;
+    if (options.window !== undefined || options.ratePerSecond !== undefined) await deps.store.setPacing(runId, { window: options.window, ratePerSecond: options.ratePerSecond });
+    const driver = new MigrationDriver(deps, spec, { ...options, batchSize, window, ratePerSecond }, runId, lease, report);
     let outcome: { run: RunInfo; interrupted: boolean };
     try {
       outcome = await driver.drive();

@@ -9,9 +9,14 @@
  * (the store's bitmap), so a row found both at the end of the file and at the head of the stream
  * can only be such a repeat.
  *
+ * A row marked `revises` (an object dead-lettered, then completed by a retry from the dead-letter
+ * queue) replaces the object's dead-lettered row: the file is rewritten without that row (to a
+ * temporary file, renamed over it) and the batch appended, so the object keeps one row. Revisions
+ * are rare (an operator's retries), so the whole file is read for them.
+ *
  * One writer at a time: callers hold the run's lease.
  */
-import { closeSync, existsSync, ftruncateSync, fstatSync, openSync, readSync, writeFileSync, appendFileSync } from 'node:fs';
+import { closeSync, existsSync, ftruncateSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync, appendFileSync } from 'node:fs';
 import { REPORT_HEADER, type RunStore } from '../../shared/runs/index.js';
 
 /** Rows read from the stream per drain round (one append, one XDEL). */
@@ -38,6 +43,66 @@ export function rowsAlreadyWritten(tail: Buffer, rows: readonly string[]): numbe
     if (start === 0 || tail[start - 1] === 0x0a) return k;
   }
   return 0;
+}
+
+/** End of the CSV record starting at `start` (the index of its newline, or the text's length). Pure. */
+export function csvRecordEnd(text: string, start: number): number {
+  let quoted = false;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) quoted = !quoted; // a doubled quote toggles twice
+    else if (c === 0x0a && !quoted) return i;
+  }
+  return text.length;
+}
+
+/** The start of a row up to its status, `bucket,key,` (as csvField wrote them), or undefined. Pure. */
+export function rowObjectPrefix(row: string): string | undefined {
+  let fields = 0;
+  let quoted = false;
+  for (let i = 0; i < row.length; i++) {
+    const c = row.charCodeAt(i);
+    if (c === 0x22) quoted = !quoted;
+    else if (c === 0x2c && !quoted && ++fields === 2) return row.slice(0, i + 1);
+  }
+  return undefined;
+}
+
+/**
+ * Pure: the report `text` with the dead-lettered row of every revised object removed, then `rows`
+ * appended — where a revision's dead-lettered row is earlier in `rows` itself, that one is dropped
+ * instead. The header (first line) is kept.
+ */
+export function applyRevisions(text: string, rows: readonly { row: string; revises: boolean }[]): string {
+  const pending = new Set<string>();
+  const batch = [...rows];
+  for (let i = 0; i < batch.length; i++) {
+    if (!batch[i]!.revises) continue;
+    const prefix = rowObjectPrefix(batch[i]!.row);
+    if (prefix === undefined) continue;
+    const dead = `${prefix}dead-lettered,`;
+    const earlier = batch.findIndex((r, j) => j < i && !r.revises && r.row.startsWith(dead));
+    if (earlier >= 0) {
+      batch.splice(earlier, 1);
+      i--;
+    } else pending.add(dead);
+  }
+  let out = '';
+  let pos = 0;
+  const headerEnd = text.indexOf('\n');
+  if (headerEnd >= 0) {
+    out = text.slice(0, headerEnd + 1);
+    pos = headerEnd + 1;
+  }
+  while (pos < text.length) {
+    const end = csvRecordEnd(text, pos);
+    const record = text.slice(pos, end);
+    const match = [...pending].find((dead) => record.startsWith(dead));
+    if (match !== undefined) pending.delete(match);
+    else out += `${record}\n`;
+    pos = end + 1;
+  }
+  return out + batch.map((r) => `${r.row}\n`).join('');
 }
 
 export class ReportFile {
@@ -94,14 +159,18 @@ export class ReportFile {
   async drain(store: RunStore, runId: string): Promise<number> {
     let written = 0;
     for (;;) {
-      const { ids, rows } = await store.readOutcomes(runId, DRAIN_BATCH);
+      const { ids, rows, revises } = await store.readOutcomes(runId, DRAIN_BATCH);
       if (rows.length === 0) return written;
       let skip = 0;
       if (this.#checkTail) {
         skip = rowsAlreadyWritten(this.#tail(rows), rows);
         this.#checkTail = false;
       }
-      if (skip < rows.length) appendFileSync(this.path, rows.slice(skip).map((r) => `${r}\n`).join(''));
+      if (revises.slice(skip).some(Boolean)) {
+        const text = applyRevisions(readFileSync(this.path, 'utf8'), rows.slice(skip).map((row, i) => ({ row, revises: revises[skip + i] === true })));
+        writeFileSync(`${this.path}.tmp`, text);
+        renameSync(`${this.path}.tmp`, this.path);
+      } else if (skip < rows.length) appendFileSync(this.path, rows.slice(skip).map((r) => `${r}\n`).join(''));
       await store.ackOutcomes(runId, ids);
       written += rows.length - skip;
     }

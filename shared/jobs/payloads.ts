@@ -84,6 +84,13 @@ export const copyJobSchema = z.strictObject({
   /** Copy only if the source still has this ETag (a stale job fails with PreconditionFailed). */
   expectedSourceEtag: etag.optional(),
   storageClass: storageClass.optional(),
+  /**
+   * The source's ETag as a sync listed it (no condition: the copy goes ahead whatever it is now).
+   * When it or the copy's ETag is multipart (the copy then has another ETag than its source), the
+   * worker records the pair, and a later sync that finds the same pair knows the destination is
+   * its own copy of that source.
+   */
+  listedSourceEtag: etag.optional(),
 });
 
 /** The changes a rewrite makes: a single `metadata-rewrite`'s, and every object's of a batch. */

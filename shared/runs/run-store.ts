@@ -7,6 +7,7 @@
  *   <prefix>:<queue>:runs                 ZSET   run ids by creation time
  *   <prefix>:<queue>:run:<id>             HASH   spec, state, listing cursor, counters
  *   <prefix>:<queue>:run:<id>:done        BITMAP one bit per listed object (page * PAGE_SLOTS + index)
+ *   <prefix>:<queue>:run:<id>:dead        BITMAP the objects counted as dead-lettered (a later completion revises them)
  *   <prefix>:<queue>:run:<id>:outcomes    STREAM one CSV row per finished object, drained into the report
  *   <prefix>:<queue>:run:<id>:page        STRING the listing page being enqueued (JSON), until recorded
  *   <prefix>:<queue>:run:<id>:lease       STRING who drives the run now (one producer at a time), with a TTL
@@ -62,6 +63,9 @@ export interface RunInfo extends RunCounters {
   report: string | undefined;
   /** Objects per job the run enqueues with (kept so that a resume without it goes on the same way). */
   batchSize?: number | undefined;
+  /** The window and rate the run was started (or last resumed) with, kept for the same reason. */
+  window?: number | undefined;
+  ratePerSecond?: number | undefined;
 }
 
 /**
@@ -101,19 +105,42 @@ export interface Outcome {
 const RUN_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 
 /**
+ * Lua: a `draining` run (everything enqueued) whose every object has an outcome is `completed`.
+ * KEYS[1] is the run hash, ARGV[1] the time.
+ */
+const SETTLE = `
+local h = redis.call('HMGET', KEYS[1], 'state', 'enqueued', 'completed', 'deadLettered', 'cancelled')
+if h[1] == 'draining' and (tonumber(h[3]) or 0) + (tonumber(h[4]) or 0) + (tonumber(h[5]) or 0) >= (tonumber(h[2]) or 0) then
+  redis.call('HSET', KEYS[1], 'state', 'completed', 'finishedAt', ARGV[1], 'updatedAt', ARGV[1])
+end
+`;
+
+/** Settles a run that has just moved to `draining` (its last outcomes may all be in already). */
+const SETTLE_RUN = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+${SETTLE}
+return 1
+`;
+
+/**
  * Records objects' outcomes (one, or a batch job's): ARGV[1] is the time, then four arguments per
  * object (slot, status, changed, row). `SETBIT` first: only the first outcome of an object is
- * counted and reported. A run that no longer exists (deleted while its jobs ran) records nothing:
- * counters alone would recreate its hash as an orphan no listing shows and nothing deletes.
- * Returns how many were recorded (first time).
+ * counted and reported — with one exception, a dead-lettered object that later completes (an
+ * operator retried it from the dead-letter queue): the `dead` bitmap remembers which objects are
+ * counted as dead-lettered, so such a completion moves the object from deadLettered to completed
+ * once (clearing its bit) and adds its new report row marked `revises` (the report writer replaces
+ * the object's dead-lettered row with it). A run that no longer exists (deleted while its jobs ran)
+ * records nothing: counters alone would recreate its hash as an orphan no listing shows and
+ * nothing deletes. A draining run whose last object this was becomes completed here, so it does
+ * not wait for someone to look at it. Returns how many were recorded (first time, or revised).
  */
 const RECORD_OUTCOMES = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 local completed, changed, cancelled, dead, recorded = 0, 0, 0, 0, 0
 for i = 2, #ARGV, 4 do
+  local status = ARGV[i + 1]
   if redis.call('SETBIT', KEYS[2], ARGV[i], 1) == 0 then
     recorded = recorded + 1
-    local status = ARGV[i + 1]
     if status == 'completed' then
       completed = completed + 1
       if ARGV[i + 2] == '1' then changed = changed + 1 end
@@ -121,16 +148,25 @@ for i = 2, #ARGV, 4 do
       cancelled = cancelled + 1
     else
       dead = dead + 1
+      redis.call('SETBIT', KEYS[4], ARGV[i], 1)
     end
     redis.call('XADD', KEYS[3], '*', 'row', ARGV[i + 3])
+  elseif status == 'completed' and redis.call('GETBIT', KEYS[4], ARGV[i]) == 1 then
+    redis.call('SETBIT', KEYS[4], ARGV[i], 0)
+    recorded = recorded + 1
+    completed = completed + 1
+    if ARGV[i + 2] == '1' then changed = changed + 1 end
+    dead = dead - 1
+    redis.call('XADD', KEYS[3], '*', 'row', ARGV[i + 3], 'revises', '1')
   end
 end
 if recorded == 0 then return 0 end
 if completed > 0 then redis.call('HINCRBY', KEYS[1], 'completed', completed) end
 if changed > 0 then redis.call('HINCRBY', KEYS[1], 'changed', changed) end
 if cancelled > 0 then redis.call('HINCRBY', KEYS[1], 'cancelled', cancelled) end
-if dead > 0 then redis.call('HINCRBY', KEYS[1], 'deadLettered', dead) end
+if dead ~= 0 then redis.call('HINCRBY', KEYS[1], 'deadLettered', dead) end
 redis.call('HSET', KEYS[1], 'updatedAt', ARGV[1])
+${SETTLE}
 return recorded
 `;
 
@@ -166,7 +202,8 @@ return redis.call('DEL', KEYS[1])
 
 /** The scripts, defined once per connection (ioredis sends EVALSHA, falling back to EVAL). */
 const SCRIPTS = {
-  s3jobsRecordOutcomes: { numberOfKeys: 3, lua: RECORD_OUTCOMES },
+  s3jobsRecordOutcomes: { numberOfKeys: 4, lua: RECORD_OUTCOMES },
+  s3jobsSettleRun: { numberOfKeys: 1, lua: SETTLE_RUN },
   s3jobsCreateRun: { numberOfKeys: 2, lua: CREATE_RUN },
   s3jobsAcquireRunLease: { numberOfKeys: 1, lua: ACQUIRE_LEASE },
   s3jobsRenewRunLease: { numberOfKeys: 1, lua: RENEW_LEASE },
@@ -240,6 +277,14 @@ export class RunStore {
     await this.#redis.hset(this.#key(id), 'batchSize', String(batchSize));
   }
 
+  /** Records the run's window and rate (see RunInfo.window); a field left undefined keeps its value. */
+  async setPacing(id: string, pacing: { window: number | undefined; ratePerSecond: number | undefined }): Promise<void> {
+    const fields: Record<string, string> = {};
+    if (pacing.window !== undefined) fields.window = String(pacing.window);
+    if (pacing.ratePerSecond !== undefined) fields.rate = String(pacing.ratePerSecond);
+    if (Object.keys(fields).length > 0) await this.#redis.hset(this.#key(id), fields);
+  }
+
   async get(id: string): Promise<RunInfo | undefined> {
     const h = await this.#redis.hgetall(this.#key(id));
     if (h.createdAt === undefined) return undefined;
@@ -264,6 +309,8 @@ export class RunStore {
       stopReason: h.stopReason,
       report: h.report,
       batchSize: h.batchSize === undefined ? undefined : Number(h.batchSize),
+      window: h.window === undefined ? undefined : Number(h.window),
+      ratePerSecond: h.rate === undefined ? undefined : Number(h.rate),
     };
   }
 
@@ -288,6 +335,8 @@ export class RunStore {
       .del(this.#key(id, 'page'))
       .exec();
     throwIfFailed(results);
+    // Its workers may have finished every object already: nothing else would mark it completed.
+    if (page.nextCursor === undefined) await this.#script('s3jobsSettleRun', this.#key(id), String(now));
   }
 
   /**
@@ -356,7 +405,7 @@ export class RunStore {
     if (outcomes.length === 0) return 0;
     const args: (string | number)[] = [String(now)];
     for (const { slot, outcome } of outcomes) args.push(slot, outcome.status, outcome.changed === true ? '1' : '0', outcomeRow(outcome));
-    return Number(await this.#script('s3jobsRecordOutcomes', this.#key(id), this.#key(id, 'done'), this.#key(id, 'outcomes'), ...args));
+    return Number(await this.#script('s3jobsRecordOutcomes', this.#key(id), this.#key(id, 'done'), this.#key(id, 'outcomes'), this.#key(id, 'dead'), ...args));
   }
 
   /** Which of these slots already have an outcome (one GETBIT each, one round trip). */
@@ -367,10 +416,13 @@ export class RunStore {
     return throwIfFailed(await pipeline.exec()).map((bit) => bit === 1);
   }
 
-  /** Up to `count` report rows not yet written to the report, oldest first, with their stream ids. */
-  async readOutcomes(id: string, count = 1000): Promise<{ ids: string[]; rows: string[] }> {
+  /**
+   * Up to `count` report rows not yet written to the report, oldest first, with their stream ids;
+   * `revises[i]` marks a row that replaces the object's dead-lettered row (see RECORD_OUTCOMES).
+   */
+  async readOutcomes(id: string, count = 1000): Promise<{ ids: string[]; rows: string[]; revises: boolean[] }> {
     const entries = (await this.#redis.xrange(this.#key(id, 'outcomes'), '-', '+', 'COUNT', count)) as [string, string[]][];
-    return { ids: entries.map(([entryId]) => entryId), rows: entries.map(([, fields]) => fields[1] ?? '') };
+    return { ids: entries.map(([entryId]) => entryId), rows: entries.map(([, fields]) => fields[1] ?? ''), revises: entries.map(([, fields]) => fields[2] === 'revises') };
   }
 
   /**
@@ -412,11 +464,32 @@ export class RunStore {
     return owner === null ? undefined : { owner, ttlMs: Math.max(0, ttl) };
   }
 
+  /**
+   * Records that `destination` in `bucket` is a copy (ETag `copyEtag`) of a source whose ETag was
+   * `sourceEtag` — for objects uploaded in several parts, whose copies get another ETag, so a sync
+   * can recognise its own copy (see `syncedCopies`). Kept per destination bucket, outside any run:
+   * every firing of a sync reads what earlier ones copied. One field per such object.
+   */
+  async recordSyncedCopy(bucket: string, destination: string, sourceEtag: string, copyEtag: string): Promise<void> {
+    await this.#redis.hset(`${this.#base}:synced:${bucket}`, destination, `${sourceEtag} ${copyEtag}`);
+  }
+
+  /** For each destination key: the source and copy ETags recorded by `recordSyncedCopy`, if any. */
+  async syncedCopies(bucket: string, destinations: readonly string[]): Promise<({ sourceEtag: string; copyEtag: string } | undefined)[]> {
+    if (destinations.length === 0) return [];
+    const values = await this.#redis.hmget(`${this.#base}:synced:${bucket}`, ...destinations);
+    return values.map((v) => {
+      if (v === null) return undefined;
+      const space = v.indexOf(' ');
+      return space < 0 ? undefined : { sourceEtag: v.slice(0, space), copyEtag: v.slice(space + 1) };
+    });
+  }
+
   /** Removes a run and everything it stored. */
   async delete(id: string): Promise<void> {
     await this.#redis
       .multi()
-      .del(this.#key(id), this.#key(id, 'done'), this.#key(id, 'outcomes'), this.#key(id, 'page'), this.#key(id, 'lease'))
+      .del(this.#key(id), this.#key(id, 'done'), this.#key(id, 'dead'), this.#key(id, 'outcomes'), this.#key(id, 'page'), this.#key(id, 'lease'))
       .zrem(`${this.#base}:runs`, id)
       .exec();
   }

@@ -52,10 +52,36 @@ export function normalizeEtag(etag: string): string {
 /**
  * Same size and ETag. An ETag is the content's MD5 only for objects uploaded in one part (and not
  * encrypted with SSE-KMS/SSE-C); a multipart object's ETag depends on its part sizes, and a copy
- * of it gets a different one, so such objects compare as changed and are copied on every sync.
+ * of it gets a different one, so such objects compare as changed here — `recognizeOwnCopies` then
+ * tells the sync's own copies apart with what the copy recorded.
  */
 export function isSameObject(source: ListedObject, destination: ListedObject): boolean {
   return source.size === destination.size && normalizeEtag(source.etag) === normalizeEtag(destination.etag);
+}
+
+/** An ETag of an object uploaded in several parts (`<md5 of the parts' md5s>-<parts>`). */
+export function isMultipartEtag(etag: string): boolean {
+  return /-\d+$/.test(normalizeEtag(etag));
+}
+
+/**
+ * Which `changed` decisions are in fact the sync's own earlier copy: an object of the same size on
+ * both sides, one of them multipart (a multipart source copied in one request, or any source
+ * copied in parts, gets another ETag than its source), whose recorded copy (source ETag, copy ETag — see RunStore.recordSyncedCopy) matches
+ * both sides as listed now. Those become `unchanged`. Pure; `records[i]` belongs to `decisions[i]`.
+ */
+export function recognizeOwnCopies(decisions: readonly SyncDecision[], records: readonly ({ sourceEtag: string; copyEtag: string } | undefined)[]): SyncDecision[] {
+  return decisions.map((d, i) => {
+    const record = records[i];
+    if (d.status !== 'changed' || d.destination === undefined || record === undefined || d.source.size !== d.destination.size) return d;
+    const same = record.sourceEtag === normalizeEtag(d.source.etag) && record.copyEtag === normalizeEtag(d.destination.etag);
+    return same ? { ...d, status: 'unchanged' } : d;
+  });
+}
+
+/** The decisions worth looking up in the copy records: same size, other ETag, one side multipart. */
+export function needsCopyRecord(d: SyncDecision): boolean {
+  return d.status === 'changed' && d.destination !== undefined && d.source.size === d.destination.size && (isMultipartEtag(d.source.etag) || isMultipartEtag(d.destination.etag));
 }
 
 /**

@@ -9,7 +9,8 @@
  * - A retried sync does not duplicate its fan-out. Copy job ids are deterministic (`copyJobId`: the
  *   key and the state both sides were seen in), so a job still queued or retained is not added
  *   twice; a copy that already happened left the destination up to date, so it is not even
- *   proposed again (objects with multipart ETags excepted: see `isSameObject`).
+ *   proposed again (objects with multipart ETags: by the source and copy ETags the copy recorded,
+ *   see `recognizeOwnCopies`).
  * - A sync that finds nothing to do adds nothing and, reported as a run, creates no run.
  * - Reported as a run (`asRun`), the fan-out is resumable: each page's jobs are added, then the page
  *   is recorded (counters and the last source key, one MULTI), and a retry lists on from that key.
@@ -26,7 +27,7 @@ import { validateJob } from '../../shared/jobs/index.js';
 import { RunStore, type RunInfo } from '../../shared/runs/index.js';
 import type { ListedObject } from '../../shared/s3/index.js';
 import type { FanOutJob, ProcessorContext } from './context.js';
-import { copyJobId, diffListings, runIdFor, syncBase, type SyncDecision } from './sync-diff.js';
+import { copyJobId, diffListings, needsCopyRecord, normalizeEtag, recognizeOwnCopies, runIdFor, syncBase, type SyncDecision } from './sync-diff.js';
 
 /** Run kind of a sync's fan-out. */
 export const SYNC_RUN_KIND = 'sync';
@@ -47,6 +48,8 @@ export function copyJobFor(job: SyncJob, decision: SyncDecision, run: { runId: s
   };
   if (job.metadata !== undefined) copy.metadata = job.metadata;
   if (job.mimetype !== undefined) copy.mimetype = job.mimetype;
+  // Recorded with the copy's ETag when either is multipart (see recognizeOwnCopies).
+  copy.listedSourceEtag = normalizeEtag(decision.source.etag);
   if (run !== undefined) {
     copy.runId = run.runId;
     copy.runSlot = run.slot;
@@ -69,6 +72,21 @@ function resultOf(counts: { examined: number; toCopy: number; enqueued: number }
     changed: counts.enqueued > 0,
     durationMs: now - startedAt,
   };
+}
+
+/**
+ * A copy of a multipart source, or a copy made in parts, has another ETag than its source: the
+ * copies this sync made earlier are recognised by what they recorded (source and copy ETag), so
+ * they are not copied again.
+ */
+async function withOwnCopiesRecognized(decisions: SyncDecision[], job: SyncJob, ctx: ProcessorContext): Promise<SyncDecision[]> {
+  if (ctx.runs === undefined) return decisions;
+  const asked = decisions.map((d, i) => (needsCopyRecord(d) ? i : -1)).filter((i) => i >= 0);
+  if (asked.length === 0) return decisions;
+  const found = await ctx.runs.syncedCopies(job.destination.bucket, asked.map((i) => decisions[i]!.destination!.key));
+  const records = new Array<{ sourceEtag: string; copyEtag: string } | undefined>(decisions.length);
+  asked.forEach((i, n) => (records[i] = found[n]));
+  return recognizeOwnCopies(decisions, records);
 }
 
 export async function processSync(job: SyncJob, ctx: ProcessorContext, options: SyncOptions = {}): Promise<SyncJobResult> {
@@ -105,7 +123,8 @@ export async function processSync(job: SyncJob, ctx: ProcessorContext, options: 
     signal,
   });
 
-  for await (const decisions of diffListings(objectsOf(sourcePages), destinationObjects, prefixes)) {
+  for await (const listed of diffListings(objectsOf(sourcePages), destinationObjects, prefixes)) {
+    const decisions = await withOwnCopiesRecognized(listed, job, ctx);
     const wanted = decisions.filter((d) => d.status !== 'unchanged').length;
     counts.examined += decisions.length;
     counts.toCopy += wanted;

@@ -46,6 +46,77 @@ describe('RunStore', () => {
     expect((await store.readOutcomes('r')).rows).toEqual([]);
   });
 
+  it('a dead-lettered object that completes later moves from deadLettered to completed once, with a revising row', async () => {
+    const store = new RunStore(redis, prefix, uniqueQueueName('runs'));
+    await store.createOrGet('r', 'k', {});
+    await store.pageEnqueued('r', { listed: 2, matched: 2, enqueued: 2, nextCursor: undefined, nextPage: 1 });
+    const dead = { status: 'dead-lettered' as const, bucket: 'b', key: 'x', errorCode: 'NoSuchKey', message: 'gone', attempts: 1 };
+    const ok = { status: 'completed' as const, bucket: 'b', key: 'x', changed: true, attempts: 1, etag: '"e2"' };
+    expect(await store.recordOutcome('r', 0, { ...ok, key: 'y' })).toBe(true);
+    expect(await store.recordOutcome('r', 1, dead)).toBe(true);
+    // A second dead letter of the same object (it failed again after a retry) changes nothing.
+    expect(await store.recordOutcome('r', 1, { ...dead, attempts: 3 })).toBe(false);
+    expect(await store.get('r')).toMatchObject({ completed: 1, changed: 1, deadLettered: 1, state: 'completed' });
+    expect(await store.recordOutcome('r', 1, ok)).toBe(true);
+    // The retried job run twice (a crash after recording): counted once.
+    expect(await store.recordOutcome('r', 1, ok)).toBe(false);
+    expect(await store.recordOutcome('r', 1, dead)).toBe(false);
+    expect(await store.get('r')).toMatchObject({ completed: 2, changed: 2, deadLettered: 0 });
+    const { rows, revises } = await store.readOutcomes('r');
+    expect(rows).toEqual(['b,y,completed,true,,,1,"""e2"""', 'b,x,dead-lettered,,NoSuchKey,gone,1,', 'b,x,completed,true,,,1,"""e2"""']);
+    expect(revises).toEqual([false, false, true]);
+    // A completed or cancelled object is never revised.
+    expect(await store.recordOutcome('r', 0, { ...ok, key: 'y', changed: false })).toBe(false);
+  });
+
+  it('a draining run becomes completed with its last outcome, or at the end of its listing if they are all in', async () => {
+    const store = new RunStore(redis, prefix, uniqueQueueName('runs'));
+    await store.createOrGet('r', 'k', {});
+    await store.pageEnqueued('r', { listed: 3, matched: 3, enqueued: 3, nextCursor: 'c', nextPage: 1 });
+    await store.recordOutcome('r', 0, { status: 'completed', bucket: 'b', key: 'a', attempts: 1 });
+    await store.pageEnqueued('r', { listed: 0, matched: 0, enqueued: 0, nextCursor: undefined, nextPage: 1 });
+    expect(await store.get('r')).toMatchObject({ state: 'draining', finishedAt: undefined });
+    await store.recordOutcome('r', 1, { status: 'cancelled', bucket: 'b', key: 'b', attempts: 0 });
+    expect((await store.get('r'))!.state).toBe('draining');
+    await store.recordOutcome('r', 2, { status: 'dead-lettered', bucket: 'b', key: 'c', attempts: 1 });
+    const done = (await store.get('r'))!;
+    expect(done).toMatchObject({ state: 'completed', completed: 1, cancelled: 1, deadLettered: 1 });
+    expect(done.finishedAt).toBeGreaterThan(0);
+
+    // Every outcome in while still listing: the last page's record settles it.
+    await store.createOrGet('s', 'k', {});
+    await store.pageEnqueued('s', { listed: 1, matched: 1, enqueued: 1, nextCursor: 'c', nextPage: 1 });
+    await store.recordOutcome('s', 0, { status: 'completed', bucket: 'b', key: 'a', attempts: 1 });
+    expect((await store.get('s'))!.state).toBe('listing');
+    await store.pageEnqueued('s', { listed: 0, matched: 0, enqueued: 0, nextCursor: undefined, nextPage: 1 });
+    expect((await store.get('s'))!.state).toBe('completed');
+
+    // A stopped run stays stopped.
+    await store.createOrGet('t', 'k', {});
+    await store.pageEnqueued('t', { listed: 2, matched: 2, enqueued: 2, nextCursor: undefined, nextPage: 1 });
+    await store.setState('t', 'stopped', 'operator');
+    await store.recordOutcome('t', 0, { status: 'completed', bucket: 'b', key: 'a', attempts: 1 });
+    await store.recordOutcome('t', 1, { status: 'completed', bucket: 'b', key: 'b', attempts: 1 });
+    expect((await store.get('t'))!.state).toBe('stopped');
+  });
+
+  it('keeps a run window and rate; a field not given keeps its value', async () => {
+    const store = new RunStore(redis, prefix, uniqueQueueName('runs'));
+    await store.createOrGet('r', 'k', {});
+    expect(await store.get('r')).toMatchObject({ window: undefined, ratePerSecond: undefined });
+    await store.setPacing('r', { window: 50, ratePerSecond: 0.5 });
+    await store.setPacing('r', { window: undefined, ratePerSecond: 20 });
+    expect(await store.get('r')).toMatchObject({ window: 50, ratePerSecond: 20 });
+  });
+
+  it('remembers the source and copy ETags of a synced object per destination bucket', async () => {
+    const store = new RunStore(redis, prefix, uniqueQueueName('runs'));
+    await store.recordSyncedCopy('dst', 'a/b', 'abc-2', 'def');
+    expect(await store.syncedCopies('dst', ['a/b', 'other'])).toEqual([{ sourceEtag: 'abc-2', copyEtag: 'def' }, undefined]);
+    expect(await store.syncedCopies('elsewhere', ['a/b'])).toEqual([undefined]);
+    expect(await store.syncedCopies('dst', [])).toEqual([]);
+  });
+
   it('refuses bad run ids and deletes everything of a run', async () => {
     const store = new RunStore(redis, prefix, uniqueQueueName('runs'));
     await expect(store.createOrGet('bad id', 'k', {})).rejects.toMatchObject({ field: 'runId' });

@@ -21,7 +21,7 @@ describe('s3jobs migrate-metadata', () => {
       runId: undefined,
       resume: false,
       dryRun: false,
-      window: 20_000,
+      window: undefined,
       batchSize: undefined,
       ratePerSecond: undefined,
       failureThreshold: { ratio: 0.5, after: 1_000 },

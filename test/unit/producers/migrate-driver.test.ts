@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDeadLocalOwner, leaseOwner, parseLeaseOwner } from '../../../producers/migrate/lease.js';
 import { canonicalJson, defaultRunId, effectiveWindow, failureThresholdReason, RatePacer, type MigrationSpec } from '../../../producers/migrate/migration.js';
-import { ReportFile, rowsAlreadyWritten } from '../../../producers/migrate/report.js';
+import { applyRevisions, csvRecordEnd, ReportFile, rowObjectPrefix, rowsAlreadyWritten } from '../../../producers/migrate/report.js';
 import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
 import { REPORT_HEADER, type RunStore } from '../../../shared/runs/index.js';
 
@@ -135,7 +135,7 @@ describe('the report after a killed writer', () => {
     const acked: string[] = [];
     return {
       acked,
-      readOutcomes: async () => ({ ids: pending.map((_, i) => `${i}-0`), rows: [...pending] }),
+      readOutcomes: async () => ({ ids: pending.map((_, i) => `${i}-0`), rows: [...pending], revises: pending.map(() => false) }),
       ackOutcomes: async (_id, ids) => {
         acked.push(...ids);
         pending.splice(0, ids.length);
@@ -165,5 +165,44 @@ describe('the report after a killed writer', () => {
     expect(readFileSync(path, 'utf8')).toBe(`${REPORT_HEADER}\n`);
     expect(ReportFile.open(join(dir, 'gone.csv'), false).found).toBe(false);
     expect(readFileSync(join(dir, 'gone.csv'), 'utf8')).toBe(`${REPORT_HEADER}\n`);
+  });
+});
+
+describe('a revised row in the report', () => {
+  const head = `${REPORT_HEADER}\n`;
+  const dead = 'b,"k,1",dead-lettered,,NoSuchKey,"gone\nfor good",1,';
+  const ok = 'b,"k,1",completed,true,,,1,"""e"""';
+
+  it('reads CSV records and the object a row is about', () => {
+    expect(rowObjectPrefix(dead)).toBe('b,"k,1",');
+    expect(rowObjectPrefix('nocomma')).toBeUndefined();
+    const text = `${dead}\nnext\n`;
+    expect(text.slice(0, csvRecordEnd(text, 0))).toBe(dead);
+  });
+
+  it('replaces the dead-lettered row of the object in the file, and keeps the rest', () => {
+    const file = `${head}b,a,completed,true,,,1,\n${dead}\nb,z,completed,true,,,1,\n`;
+    expect(applyRevisions(file, [{ row: 'b,n,completed,,,,1,', revises: false }, { row: ok, revises: true }])).toBe(`${head}b,a,completed,true,,,1,\nb,z,completed,true,,,1,\nb,n,completed,,,,1,\n${ok}\n`);
+  });
+
+  it('a dead-lettered row in the same batch is dropped instead', () => {
+    expect(applyRevisions(head, [{ row: dead, revises: false }, { row: ok, revises: true }])).toBe(`${head}${ok}\n`);
+  });
+
+  it('a revision whose row is not found is appended (never lost)', () => {
+    expect(applyRevisions(`${head}b,a,completed,,,,1,\n`, [{ row: ok, revises: true }])).toBe(`${head}b,a,completed,,,,1,\n${ok}\n`);
+  });
+
+  it('drains a revision into the file with one row per object', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'rev-')), 'r.csv');
+    writeFileSync(path, `${head}${dead}\nb,a,completed,,,,1,\n`);
+    const pending = [{ row: ok, revises: true }];
+    const store = {
+      readOutcomes: async () => ({ ids: pending.map((_, i) => `${i}-0`), rows: pending.map((p) => p.row), revises: pending.map((p) => p.revises) }),
+      ackOutcomes: async (_id: string, ids: readonly string[]) => void pending.splice(0, ids.length),
+    };
+    const { report } = ReportFile.open(path, false);
+    expect(await report.drain(store as unknown as RunStore, 'r')).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe(`${head}b,a,completed,,,,1,\n${ok}\n`);
   });
 });

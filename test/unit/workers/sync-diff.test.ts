@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { validateJob, type SyncJob } from '../../../shared/jobs/index.js';
 import type { ListedObject } from '../../../shared/s3/index.js';
 import { copyJobFor } from '../../../workers/processors/sync.js';
-import { compareKeys, copyJobId, diffListings, isSameObject, normalizeEtag, runIdFor, syncBase, type SyncDecision } from '../../../workers/processors/sync-diff.js';
+import { compareKeys, copyJobId, diffListings, isMultipartEtag, isSameObject, needsCopyRecord, normalizeEtag, recognizeOwnCopies, runIdFor, syncBase, type SyncDecision } from '../../../workers/processors/sync-diff.js';
 
 const at = new Date('2024-05-01T00:00:00Z');
 function obj(key: string, etag = '"0123456789abcdef0123456789abcdef"', size = 10, lastModified = at): ListedObject {
@@ -205,9 +205,49 @@ describe('the sync job and its copies', () => {
       acl: 'private',
       metadata: { owner: 'ann' },
       mimetype: 'text/plain',
+      listedSourceEtag: '0123456789abcdef0123456789abcdef',
       runId: 'sync-1',
       runSlot: 1003,
     });
     expect(validateJob(copy)).toEqual(copy);
+  });
+});
+
+describe('recognising the sync own copies of multipart objects', () => {
+  const src = (etag: string, size = 10) => obj('s/a', etag, size);
+  const dst = (etag: string, size = 10) => obj('d/a', etag, size);
+  const changed = (s: ListedObject, d: ListedObject): SyncDecision => ({ status: 'changed', suffix: 'a', source: s, destination: d });
+
+  it('tells multipart ETags apart', () => {
+    expect(isMultipartEtag('"0123456789abcdef0123456789abcdef-3"')).toBe(true);
+    expect(isMultipartEtag('"0123456789abcdef0123456789abcdef"')).toBe(false);
+  });
+
+  it('only a multipart source of the same size is worth a look-up', () => {
+    expect(needsCopyRecord(changed(src('"aa-2"'), dst('"bb"')))).toBe(true);
+    expect(needsCopyRecord(changed(src('"aa"'), dst('"bb"')))).toBe(false);
+    // A single-part source copied in parts.
+    expect(needsCopyRecord(changed(src('"aa"'), dst('"bb-2"')))).toBe(true);
+    expect(needsCopyRecord(changed(src('"aa-2"', 10), dst('"bb"', 11)))).toBe(false);
+    expect(needsCopyRecord({ status: 'missing', suffix: 'a', source: src('"aa-2"'), destination: undefined })).toBe(false);
+  });
+
+  it('a record matching both sides makes the decision unchanged; anything else leaves it changed', () => {
+    const d = changed(src('"AA-2"'), dst('"bb"'));
+    expect(recognizeOwnCopies([d], [{ sourceEtag: 'aa-2', copyEtag: 'bb' }])[0]!.status).toBe('unchanged');
+    // The source was overwritten since the copy (another multipart ETag).
+    expect(recognizeOwnCopies([d], [{ sourceEtag: 'cc-2', copyEtag: 'bb' }])[0]!.status).toBe('changed');
+    // The destination was overwritten since the copy.
+    expect(recognizeOwnCopies([d], [{ sourceEtag: 'aa-2', copyEtag: 'zz' }])[0]!.status).toBe('changed');
+    expect(recognizeOwnCopies([d], [undefined])[0]!.status).toBe('changed');
+    const other = changed(src('"aa-2"', 10), dst('"bb"', 12));
+    expect(recognizeOwnCopies([other], [{ sourceEtag: 'aa-2', copyEtag: 'bb' }])[0]!.status).toBe('changed');
+  });
+
+  it('a copy job carries the source ETag it was listed with', () => {
+    const job: SyncJob = { kind: 'sync', profile: 'p', source: { bucket: 'src', prefix: 's/' }, destination: { bucket: 'dst', prefix: 'd/' }, acl: 'private' };
+    const multipart = copyJobFor(job, { status: 'missing', suffix: 'a', source: src('"AA-2"'), destination: undefined }, undefined);
+    expect(multipart.listedSourceEtag).toBe('aa-2');
+    expect(validateJob(multipart)).toEqual(multipart);
   });
 });
