@@ -20,7 +20,7 @@ class NoopBucket {
   }
 
   async rewriteMetadata(): Promise<RewriteResult> {
-    return { changed: true, etag: ETAG, previousEtag: ETAG, lastModified: LAST_MODIFIED, versionId: undefined, size: 1024 };
+    return { changed: true, etag: ETAG, previousEtag: ETAG, lastModified: LAST_MODIFIED, versionId: undefined, size: 1024, guarded: true };
   }
 
   timeoutDisabled<T>(fn: () => T): T {

@@ -26,6 +26,13 @@ export const ErrorCodes = {
   UnknownProfile: 'S3JOBS_UNKNOWN_PROFILE',
   /** Configuration (env, file, flags) is invalid. */
   InvalidConfig: 'S3JOBS_INVALID_CONFIG',
+  /**
+   * A guarded write (metadata rewrite, copy with ifMatch) was asked to refuse running unguarded
+   * (`requireGuard`), and the store's copy conditions are not known to be honoured. Never retryable.
+   */
+  Unguarded: 'S3JOBS_UNGUARDED',
+  /** A finished copy's size is not its source's (checked where the store gave no ETag). Never retryable. */
+  SizeMismatch: 'S3JOBS_SIZE_MISMATCH',
 } as const;
 
 export type S3JobsErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -1,5 +1,6 @@
 import { ValidationError } from '../errors.js';
 import type { Credentials } from './signer/index.js';
+import type { StoreProfile } from './store-profile.js';
 import { assertBucketName } from './validation.js';
 
 /** What `new S3Bucket(...)` accepts. */
@@ -36,6 +37,17 @@ export interface S3BucketOptions {
    * through `bucket.timeout`.
    */
   timeout?: number | null | undefined;
+  /**
+   * What the store does where stores differ (which copy-condition headers it honours, what
+   * CreateBucket answers for a bucket it already has, …): a preset such as
+   * `PROVIDER_PROFILES.ceph`, or doctor findings. Default `DOCUMENTED_S3`, which assumes nothing.
+   */
+  store?: StoreProfile | undefined;
+  /**
+   * Refuse guarded writes (metadata rewrites, copies with `ifMatch`) unless the store is known to
+   * honour copy conditions (S3JOBS_UNGUARDED). A call can ask for it too. Default false.
+   */
+  requireGuard?: boolean | undefined;
 }
 
 /** Where requests for one bucket go. */

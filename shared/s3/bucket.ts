@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
-import { S3Error, S3JobsError, ValidationError } from '../errors.js';
+import { ErrorCodes, S3Error, S3JobsError, ValidationError } from '../errors.js';
 import { pathFor, resolveBucketConfig, validateTimeout, type BucketConfig, type Endpoint, type S3BucketOptions } from './bucket-config.js';
+import { quoteEtag, sameEtag } from './etag.js';
 import { resolveExpiry, type Expire } from './expiry.js';
 import { checkHeaderOverrides, metadataHeaders, normalizeMetadata, planCopyHeaders, planMetadataRewrite, SYSTEM_HEADERS, type CopyMetadataOptions, type Metadata } from './metadata.js';
 import { mapConcurrent, planParts, resolveMultipartOptions, MAX_SINGLE_COPY_BYTES, type MultipartCopyOptions } from './multipart-copy.js';
 import { objectInfoFromHeaders, type ObjectInfo } from './object-info.js';
 import { S3Transport, s3ErrorFrom, type S3Request, type S3Response, type TransportOptions } from './request.js';
+import { customerKey, sseHeadersFromSource, type SseCustomerKey, type SseCustomerKeyInput } from './sse.js';
+import { copyConditionPrefixes, copyGuard, DOCUMENTED_S3, ownedCreateMayAnswer200, type CopyGuard, type StoreProfile } from './store-profile.js';
 import { presignRequest, uriEncodePath } from './signer/index.js';
 import { isTimeoutDisabledInScope, runWithTimeoutDisabled } from './timeout-scope.js';
 import { assertCannedAcl, assertKey, splitCopySource, type BucketCannedAcl, type CannedAcl, type StorageClass } from './validation.js';
@@ -49,8 +52,17 @@ export interface CopyOptions extends CallOptions {
   mimetype?: string | undefined;
   /** System headers to set on the destination (`cache-control`, `content-disposition`, …). */
   headers?: Record<string, string> | undefined;
-  /** Copy only if the source's ETag is still this (412 PreconditionFailed otherwise). */
+  /**
+   * Copy only if the source's ETag is still this (412 PreconditionFailed otherwise). Quoted or not.
+   * Sent under the header names the store honours (`store`); see `CopyResult.guarded`.
+   */
   ifMatch?: string | undefined;
+  /** With `ifMatch`: refuse (S3JOBS_UNGUARDED) unless the store is known to honour it. */
+  requireGuard?: boolean | undefined;
+  /** SSE-C key of the source (needed to read an SSE-C source); never logged. */
+  sourceSseCustomerKey?: SseCustomerKeyInput | undefined;
+  /** SSE-C key to encrypt the destination with; never logged. Without it, the source's SSE-S3/KMS is kept. */
+  sseCustomerKey?: SseCustomerKeyInput | undefined;
   /** Copy this version of the source. */
   sourceVersionId?: string | undefined;
   /** Storage class of the destination. Default: the source's when metadata is replaced, else S3's default. */
@@ -61,6 +73,7 @@ export interface CopyOptions extends CallOptions {
 }
 
 export interface CopyResult {
+  /** Quoted, as HEAD and listings give it (`"<hex>"`, `"<hex>-<parts>"`), whatever form the store answered in. */
   etag: string;
   lastModified: Date | undefined;
   versionId: string | undefined;
@@ -68,6 +81,12 @@ export interface CopyResult {
   multipart: boolean;
   /** Source size when it was known (HEAD made). */
   size: number | undefined;
+  /**
+   * Set when the copy carried a source condition (`ifMatch`, or the ETag of the HEAD it made):
+   * whether the store honours it — `true`, `false` (it copies whatever the condition says) or
+   * `'unverified'` (store never checked). Absent when the copy was unconditional.
+   */
+  guarded?: CopyGuard | undefined;
 }
 
 export interface RewriteMetadataOptions extends CallOptions {
@@ -82,8 +101,12 @@ export interface RewriteMetadataOptions extends CallOptions {
   mimetype?: string | undefined;
   /** System headers to set (`cache-control`, …); `''` removes one. */
   headers?: Record<string, string> | undefined;
-  /** Rewrite only if the object's ETag is this. */
+  /** Rewrite only if the object's ETag is this (quoted or not). */
   ifMatch?: string | undefined;
+  /** Refuse (S3JOBS_UNGUARDED, before any request) unless the store is known to honour copy conditions. */
+  requireGuard?: boolean | undefined;
+  /** SSE-C key of the object (read and written with it); never logged. */
+  sseCustomerKey?: SseCustomerKeyInput | undefined;
   /**
    * A HEAD of the object the caller just made (saves one request). The copy is still guarded by
    * its ETag, so a HEAD gone stale makes the rewrite fail with 412, never write stale metadata.
@@ -95,12 +118,18 @@ export interface RewriteMetadataOptions extends CallOptions {
 export interface RewriteResult {
   /** False when nothing would change: then no copy request was made. */
   changed: boolean;
-  /** ETag after the rewrite (the current one when unchanged). */
+  /** ETag after the rewrite (the current one when unchanged), quoted. */
   etag: string;
   previousEtag: string;
   lastModified: Date | undefined;
   versionId: string | undefined;
   size: number;
+  /**
+   * Whether the rewrite's copy is guarded by the ETag it read (a concurrent upload is refused with
+   * 412, never overwritten with stale metadata) on this store: `true`, `false` (the store ignores
+   * copy conditions) or `'unverified'` (never checked). Said even when no copy was needed.
+   */
+  guarded: CopyGuard;
 }
 
 export interface PutOptions extends CallOptions {
@@ -111,12 +140,16 @@ export interface PutOptions extends CallOptions {
   /** Required for a stream body: S3 refuses uploads of unknown length. */
   contentLength?: number | undefined;
   storageClass?: StorageClass | undefined;
+  /** Encrypt with this SSE-C key (the store keeps none: reads need it again); never logged. */
+  sseCustomerKey?: SseCustomerKeyInput | undefined;
 }
 
 export interface GetOptions extends CallOptions {
   /** Inclusive byte range. */
   range?: { start: number; end?: number } | undefined;
   versionId?: string | undefined;
+  /** SSE-C key of the object; never logged. */
+  sseCustomerKey?: SseCustomerKeyInput | undefined;
 }
 
 export interface ListOptions extends CallOptions {
@@ -199,12 +232,27 @@ export class S3Bucket {
   readonly #internals: S3BucketInternals;
   #timeout: number | null;
   #transport: Transport | undefined;
+  readonly #store: StoreProfile;
+  readonly #requireGuard: boolean;
 
   constructor(options: S3BucketOptions, internals: S3BucketInternals = {}) {
     this.config = resolveBucketConfig(options);
     this.name = this.config.name;
     this.#timeout = validateTimeout(options.timeout);
     this.#internals = internals;
+    this.#store = options.store ?? DOCUMENTED_S3;
+    if (options.requireGuard !== undefined && typeof options.requireGuard !== 'boolean') throw new ValidationError('requireGuard', 'must be true or false');
+    this.#requireGuard = options.requireGuard === true;
+  }
+
+  /** What this client assumes the store does (the `store` option; `DOCUMENTED_S3` by default). */
+  get store(): StoreProfile {
+    return this.#store;
+  }
+
+  /** Whether a conditional copy is really conditional on this store (see `CopyGuard`). */
+  get guard(): CopyGuard {
+    return copyGuard(this.#store.copyConditions);
   }
 
   /** Request timeout in milliseconds; `null` = disabled. Applies to every later request. */
@@ -257,9 +305,10 @@ export class S3Bucket {
   }
 
   /** HEAD: size, ETag, content type, metadata. Throws S3NotFoundError when absent. */
-  async head(key: string, options: CallOptions & { versionId?: string } = {}): Promise<ObjectInfo> {
+  async head(key: string, options: CallOptions & { versionId?: string | undefined; sseCustomerKey?: SseCustomerKeyInput | undefined } = {}): Promise<ObjectInfo> {
     assertKey(key);
-    const res = await this.#send({ method: 'HEAD', key, query: options.versionId === undefined ? undefined : { versionId: options.versionId } }, options);
+    const headers = customerKey(options.sseCustomerKey, 'sseCustomerKey')?.headers('x-amz-');
+    const res = await this.#send({ method: 'HEAD', key, headers, query: options.versionId === undefined ? undefined : { versionId: options.versionId } }, options);
     await res.body.dump();
     return objectInfoFromHeaders(key, res.headers);
   }
@@ -286,7 +335,7 @@ export class S3Bucket {
    */
   async get(key: string, options: GetOptions = {}): Promise<{ info: ObjectInfo; body: Readable }> {
     assertKey(key);
-    const headers: Record<string, string> = {};
+    const headers: Record<string, string> = { ...customerKey(options.sseCustomerKey, 'sseCustomerKey')?.headers('x-amz-') };
     if (options.range !== undefined) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
     const req = { method: 'GET' as const, key, headers, query: options.versionId === undefined ? undefined : { versionId: options.versionId } };
     const res = await this.#send(req, options);
@@ -318,7 +367,7 @@ export class S3Bucket {
       headers['x-amz-acl'] = options.acl;
     }
     if (options.storageClass !== undefined) headers['x-amz-storage-class'] = options.storageClass;
-    Object.assign(headers, metadataHeaders(normalizeMetadata(options.metadata ?? {}, 'metadata')));
+    Object.assign(headers, metadataHeaders(normalizeMetadata(options.metadata ?? {}, 'metadata')), customerKey(options.sseCustomerKey, 'sseCustomerKey')?.headers('x-amz-'));
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       if (options.contentLength === undefined || !Number.isInteger(options.contentLength) || options.contentLength < 0)
         throw new ValidationError('contentLength', 'is required (a non-negative integer) when the body is a stream: S3 refuses uploads of unknown length');
@@ -326,7 +375,7 @@ export class S3Bucket {
     }
     const res = await this.#send({ method: 'PUT', key, headers, body: data }, options);
     await res.body.dump();
-    return { etag: res.headers.etag ?? '', versionId: res.headers['x-amz-version-id'] };
+    return { etag: quoteEtag(res.headers.etag ?? ''), versionId: res.headers['x-amz-version-id'] };
   }
 
   /** DELETE one object (S3 answers success for an absent key too). */
@@ -431,6 +480,8 @@ export class S3Bucket {
     assertKey(key);
     const acl = assertCopyAcl(options?.acl);
     const multipart = resolveMultipartOptions(options.multipart);
+    const keys = { source: customerKey(options.sourceSseCustomerKey, 'sourceSseCustomerKey'), destination: customerKey(options.sseCustomerKey, 'sseCustomerKey') };
+    if (options.ifMatch !== undefined) this.assertGuard(options.requireGuard, `copy of ${src.bucket}/${src.key} to ${this.name}/${key}`);
     const change = {
       metadata: options.metadata === undefined ? undefined : normalizeMetadata(options.metadata, 'metadata'),
       mimetype: options.mimetype,
@@ -440,22 +491,22 @@ export class S3Bucket {
     let head = options.sourceInfo;
     // A HEAD is needed to keep system headers under REPLACE, and to pick multipart below 5 GiB.
     if (head === undefined && (planCopyHeaders(change).needsSourceHead || threshold < MAX_SINGLE_COPY_BYTES))
-      head = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId);
+      head = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId, keys.source);
     if (head !== undefined) checkIfMatch(options.ifMatch, head, src.bucket, src.key);
-    const planned = copyPlan(change, head, options.storageClass);
+    const planned = copyPlan(change, head, options.storageClass, keys.destination);
 
     let result: CopyResult;
     if (head !== undefined && head.size > threshold) {
-      result = await this.#multipartCopy(src, key, head, planned.headers, acl, options.ifMatch, multipart, options);
+      result = await this.#multipartCopy(src, key, head, planned.headers, acl, options.ifMatch, multipart, keys, options);
     } else {
       try {
-        result = await this.#singleCopy(src, key, planned.directive, planned.headers, acl, options.ifMatch, options, head?.size, options.sourceVersionId);
+        result = await this.#singleCopy(src, key, planned.directive, planned.headers, acl, options.ifMatch ?? planned.pin, keys, options, head?.size, options.sourceVersionId);
       } catch (err) {
         // We skipped the HEAD, and the source turned out too big for one CopyObject request.
         if (head === undefined && err instanceof S3Error && err.code === 'InvalidRequest' && /size/i.test(err.message)) {
-          head = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId);
+          head = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId, keys.source);
           checkIfMatch(options.ifMatch, head, src.bucket, src.key);
-          result = await this.#multipartCopy(src, key, head, copyPlan(change, head, options.storageClass).headers, acl, options.ifMatch, multipart, options);
+          result = await this.#multipartCopy(src, key, head, copyPlan(change, head, options.storageClass, keys.destination).headers, acl, options.ifMatch, multipart, keys, options);
         } else throw err;
       }
     }
@@ -468,39 +519,51 @@ export class S3Bucket {
 
   /**
    * Changes an object's metadata without re-uploading it: HEAD, merge, then copy it onto itself with
-   * REPLACE, sending back every system header, and `x-amz-copy-source-if-match` with the ETag read
-   * so that an object changed in between is never overwritten with stale metadata (412 instead).
+   * REPLACE, sending back every system header and the object's encryption, guarded by the ETag read
+   * (`x-amz-copy-source-if-match`, or the name the store honours) so that an object changed in
+   * between is never overwritten with stale metadata (412 instead). Where the store honours no
+   * condition, the result says `guarded: false`; `requireGuard` refuses to run there.
    * Makes no copy request at all when nothing would change.
    */
   async rewriteMetadata(key: string, options: RewriteMetadataOptions): Promise<RewriteResult> {
     assertKey(key);
     const acl = assertCopyAcl(options?.acl);
     const multipart = resolveMultipartOptions(options.multipart);
-    const head = options.currentInfo ?? (await this.head(key, options));
+    this.assertGuard(options.requireGuard, `metadata rewrite of ${this.name}/${key}`);
+    const sseKey = customerKey(options.sseCustomerKey, 'sseCustomerKey');
+    const head = options.currentInfo ?? (await this.head(key, { timeout: options.timeout, signal: options.signal, sseCustomerKey: sseKey }));
     checkIfMatch(options.ifMatch, head, this.name, key);
     const plan = planMetadataRewrite(
       { metadata: head.metadata, headers: head.headers },
       { set: options.set, remove: options.remove, replace: options.replace, mimetype: options.mimetype, headers: options.headers },
     );
-    const unchanged = { changed: false, etag: head.etag, previousEtag: head.etag, lastModified: head.lastModified, versionId: head.versionId, size: head.size };
+    const guarded = this.guard;
+    const unchanged = { changed: false, etag: head.etag, previousEtag: head.etag, lastModified: head.lastModified, versionId: head.versionId, size: head.size, guarded };
     if (!plan.changed) return unchanged;
 
     const policy = acl === 'replicate-source' ? await this.getAcl(key, options) : undefined;
-    const headers = { ...plan.headers, ...metadataHeaders(plan.metadata) };
+    const headers = { ...plan.headers, ...metadataHeaders(plan.metadata), ...writeSse(head, sseKey) };
     const self = { bucket: this.name, key };
+    const keys = { source: sseKey, destination: sseKey };
     const copied =
       head.size > multipart.threshold
-        ? await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, options)
+        ? await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, keys, options)
         : // No versionId: copying a pinned old version onto the key would resurrect stale content.
-          await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, options, head.size, undefined);
+          await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, keys, options, head.size, undefined);
     if (policy !== undefined) await this.putAcl(key, policy, options);
-    return { changed: true, etag: copied.etag, previousEtag: head.etag, lastModified: copied.lastModified, versionId: copied.versionId, size: head.size };
+    return { changed: true, etag: copied.etag, previousEtag: head.etag, lastModified: copied.lastModified, versionId: copied.versionId, size: head.size, guarded };
   }
 
   /**
    * Creates the bucket. `location: 'EU'` (or any region) makes the seed's Europe snippet; no
    * location means us-east-1. A bucket you already own is not an error: `{ created: false }`, and
    * its ACL is set if one was given (the seed's "changes its ACL").
+   *
+   * `created` is true only for a bucket that was not there. Where the store may answer 200 to
+   * CreateBucket of a bucket it already has (Ceph, AWS in us-east-1, any store not profiled), the
+   * bucket is HEADed first: found → not created, no PUT. Two clients creating the same new bucket
+   * at the same moment on such a store may both be told `created: true` (the store gives no way to
+   * tell them apart); on a store that answers 409 only the first is.
    */
   async putBucket(options: PutBucketOptions = {}): Promise<{ created: boolean }> {
     if (options.configXml !== undefined && options.location !== undefined) throw new ValidationError('location', 'give either configXml or location, not both');
@@ -514,18 +577,65 @@ export class S3Bucket {
     const headers: Record<string, string> = {};
     if (acl !== undefined) headers['x-amz-acl'] = acl;
     if (body !== undefined) headers['content-type'] = 'application/xml';
+    if (ownedCreateMayAnswer200(this.#store, this.config.region) && (await this.#bucketIsOurs(options))) {
+      if (acl !== undefined) await this.#putBucketAcl(acl, options);
+      return { created: false };
+    }
     try {
       const res = await this.#send({ method: 'PUT', headers, body }, options);
       await res.body.dump();
       return { created: true };
     } catch (err) {
       if (!(err instanceof S3Error) || !(err.code === 'BucketAlreadyOwnedByYou' || (err.code === 'BucketAlreadyExists' && (await this.#canAccessBucket(options))))) throw err;
-      if (acl !== undefined) {
-        const res = await this.#send({ method: 'PUT', query: { acl: '' }, headers: { 'x-amz-acl': acl } }, options);
-        await res.body.dump();
-      }
+      if (acl !== undefined) await this.#putBucketAcl(acl, options);
       return { created: false };
     }
+  }
+
+  async #putBucketAcl(acl: BucketCannedAcl, options: CallOptions): Promise<void> {
+    const res = await this.#send({ method: 'PUT', query: { acl: '' }, headers: { 'x-amz-acl': acl } }, options);
+    await res.body.dump();
+  }
+
+  /**
+   * HEAD of the bucket: true when it exists and our credentials reach it. 404 (absent) and 403
+   * (someone else's, or no right to HEAD) are false: the CreateBucket that follows answers for them.
+   */
+  async #bucketIsOurs(options: CallOptions): Promise<boolean> {
+    try {
+      const res = await this.#send({ method: 'HEAD' }, options);
+      await res.body.dump();
+      return true;
+    } catch (err) {
+      if (err instanceof S3Error && (err.status === 404 || err.status === 403)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Throws S3JOBS_UNGUARDED (not retryable) when a guard is required (`asked`, or the bucket's
+   * `requireGuard`) and this store's copy conditions are not known to hold. `what` names the work.
+   */
+  assertGuard(asked: boolean | undefined, what: string): void {
+    if (asked !== true && !this.#requireGuard) return;
+    const guard = this.guard;
+    if (guard === true) return;
+    throw new S3JobsError(
+      ErrorCodes.Unguarded,
+      `${what} refused: a guard is required (requireGuard), and this store's copy conditions are ${guard === false ? 'ignored' : 'unverified'} ` +
+        `(store profile ${this.#store.source}, copyConditions: ${this.#store.copyConditions}), so an upload made meanwhile could be overwritten with stale metadata. ` +
+        'State the store (S3JOBS_PROFILE_<NAME>_PROVIDER), verify it with `s3jobs doctor`, or run without requiring a guard',
+      { retryable: false },
+    );
+  }
+
+  /** The source condition "ETag is still `etag`", under the header names this store honours. */
+  #ifMatchHeaders(etag: string | undefined): Record<string, string> {
+    const headers: Record<string, string> = {};
+    const quoted = etag === undefined ? '' : quoteEtag(etag);
+    if (quoted === '') return headers;
+    for (const prefix of copyConditionPrefixes(this.#store.copyConditions)) headers[`${prefix}match`] = quoted;
+    return headers;
   }
 
   /**
@@ -600,8 +710,9 @@ export class S3Bucket {
     if (text.includes('<Error>') && parseErrorDocument(text) !== undefined) throw s3ErrorFrom(200, res.headers, text, { key }, this.name, this.#now());
   }
 
-  async #headAt(bucket: string, key: string, options: CallOptions, versionId?: string): Promise<ObjectInfo> {
-    const res = await this.#send({ method: 'HEAD', key, query: versionId === undefined ? undefined : { versionId } }, options, {
+  async #headAt(bucket: string, key: string, options: CallOptions, versionId: string | undefined, sseKey: SseCustomerKey | undefined): Promise<ObjectInfo> {
+    const headers = sseKey?.headers('x-amz-');
+    const res = await this.#send({ method: 'HEAD', key, headers, query: versionId === undefined ? undefined : { versionId } }, options, {
       bucket,
       endpoint: this.config.endpointFor(bucket),
     });
@@ -624,7 +735,8 @@ export class S3Bucket {
     extra: Record<string, string>,
     acl: CopyAcl,
     ifMatch: string | undefined,
-    options: CopyOptions | RewriteMetadataOptions,
+    keys: CustomerKeys,
+    options: CallOptions,
     size: number | undefined,
     versionId: string | undefined,
   ): Promise<CopyResult> {
@@ -633,13 +745,16 @@ export class S3Bucket {
       'x-amz-copy-source': copySourceHeader(src.bucket, src.key, versionId),
       'x-amz-metadata-directive': directive,
       'x-amz-acl': acl === 'replicate-source' ? 'private' : acl,
+      ...keys.source?.headers('x-amz-copy-source-'),
+      ...this.#ifMatchHeaders(ifMatch),
     };
-    if (ifMatch !== undefined) headers['x-amz-copy-source-if-match'] = ifMatch;
     const res = await this.#send({ method: 'PUT', key, headers }, options);
     const text = await res.body.text();
     this.#throwIfErrorDocument(res, text, key);
     const parsed = parseCopyResult(text);
-    return { etag: parsed.etag, lastModified: parsed.lastModified, versionId: res.headers['x-amz-version-id'], multipart: false, size };
+    const result: CopyResult = { etag: parsed.etag, lastModified: parsed.lastModified, versionId: res.headers['x-amz-version-id'], multipart: false, size };
+    if (ifMatch !== undefined && ifMatch !== '') result.guarded = this.guard;
+    return result;
   }
 
   async #multipartCopy(
@@ -650,16 +765,18 @@ export class S3Bucket {
     acl: CopyAcl,
     ifMatch: string | undefined,
     multipart: Required<MultipartCopyOptions>,
+    keys: CustomerKeys,
     options: CallOptions & { sourceVersionId?: string | undefined },
   ): Promise<CopyResult> {
-    // CreateMultipartUpload does not copy anything from the source: send the full header set.
+    // CreateMultipartUpload does not copy anything from the source: send the full header set
+    // (its encryption included: `headers` carries it, see writeSse).
     const createHeaders: Record<string, string> = { ...headers, 'x-amz-acl': acl === 'replicate-source' ? 'private' : acl };
     delete createHeaders['x-amz-metadata-directive'];
-    delete createHeaders['x-amz-copy-source-if-match']; // belongs on each UploadPartCopy, not here
     if (createHeaders['content-type'] === undefined && head.contentType !== undefined) createHeaders['content-type'] = head.contentType;
     if (!Object.keys(createHeaders).some((h) => h.startsWith('x-amz-meta-'))) Object.assign(createHeaders, metadataHeaders(head.metadata));
     for (const name of SYSTEM_HEADERS) if (createHeaders[name] === undefined && head.headers[name] !== undefined && name !== 'x-amz-storage-class') createHeaders[name] = head.headers[name];
     if (createHeaders['x-amz-storage-class'] === undefined && head.storageClass !== 'STANDARD') createHeaders['x-amz-storage-class'] = head.storageClass;
+    if (keys.destination === undefined && createHeaders['x-amz-server-side-encryption'] === undefined) Object.assign(createHeaders, sseHeadersFromSource(head.headers));
 
     const created = await this.#send({ method: 'POST', key, query: { uploads: '' }, headers: createHeaders }, options);
     const createdText = await created.body.text();
@@ -667,13 +784,16 @@ export class S3Bucket {
     const uploadId = parseInitiateMultipartUpload(createdText);
     // Pin every part to the version we looked at: a source replaced mid-copy fails with 412.
     const pin = ifMatch ?? head.etag;
+    // The parts' SSE-C headers: the source's key to read, the destination's to write.
+    const partSse = { ...keys.source?.headers('x-amz-copy-source-'), ...keys.destination?.headers('x-amz-') };
     try {
       const parts = await mapConcurrent(planParts(head.size, multipart.partSize), multipart.concurrency, async (part) => {
         const partHeaders: Record<string, string> = {
           'x-amz-copy-source': copySourceHeader(src.bucket, src.key, options.sourceVersionId),
           'x-amz-copy-source-range': `bytes=${part.start}-${part.end}`,
+          ...partSse,
+          ...this.#ifMatchHeaders(pin),
         };
-        if (pin !== '') partHeaders['x-amz-copy-source-if-match'] = pin;
         const res = await this.#send({ method: 'PUT', key, query: { partNumber: String(part.partNumber), uploadId }, headers: partHeaders }, options);
         const text = await res.body.text();
         this.#throwIfErrorDocument(res, text, key);
@@ -684,9 +804,27 @@ export class S3Bucket {
       const text = await done.body.text();
       this.#throwIfErrorDocument(done, text, key);
       const completed = parseCompleteMultipartUpload(text);
-      return { etag: completed.etag, lastModified: undefined, versionId: done.headers['x-amz-version-id'], multipart: true, size: head.size };
+      const result: CopyResult = { etag: completed.etag, lastModified: undefined, versionId: done.headers['x-amz-version-id'], multipart: true, size: head.size };
+      if (pin !== '') result.guarded = this.guard;
+      if (result.etag === '') {
+        // Some stores (Ceph RGW) complete with an empty <ETag>: the object is there, and a HEAD has
+        // its ETag. Its size must be the source's, or the copy is not what was asked for.
+        const after = await this.#headAt(this.name, key, options, result.versionId, keys.destination);
+        if (after.size !== head.size)
+          throw new S3JobsError(
+            ErrorCodes.SizeMismatch,
+            `multipart copy of ${src.bucket}/${src.key} to ${this.name}/${key} completed without an ETag, and the object is ${after.size} bytes where the source is ${head.size}: ` +
+              'the copy is not the source (or the object was overwritten meanwhile)',
+            { retryable: false },
+          );
+        result.etag = after.etag;
+        result.lastModified = after.lastModified;
+        result.versionId ??= after.versionId;
+      }
+      return result;
     } catch (err) {
-      // Never leave a half-copied upload billing storage; the abort itself is best effort.
+      // Never leave a half-copied upload billing storage; the abort itself is best effort (after
+      // a completion it finds nothing to abort).
       await this.#send({ method: 'DELETE', key, query: { uploadId } }, { timeout: 30_000 })
         .then((res) => res.body.dump())
         .catch(() => undefined);
@@ -745,13 +883,36 @@ export function copySourceHeader(bucket: string, key: string, versionId?: string
  * The copy's metadata headers, with the source's HEAD when one was made. Under REPLACE the source's
  * storage class is kept too (S3 would otherwise fall back to STANDARD), unless one is asked for.
  */
-function copyPlan(change: CopyMetadataOptions, head: ObjectInfo | undefined, storageClass: StorageClass | undefined): { directive: 'COPY' | 'REPLACE'; headers: Record<string, string> } {
+function copyPlan(
+  change: CopyMetadataOptions,
+  head: ObjectInfo | undefined,
+  storageClass: StorageClass | undefined,
+  destinationKey: SseCustomerKey | undefined,
+): { directive: 'COPY' | 'REPLACE'; headers: Record<string, string>; pin: string | undefined } {
   const plan = planCopyHeaders(change, head);
   if (plan.needsSourceHead) throw new Error('planCopyHeaders asked for a HEAD it was given'); // unreachable: head is set when needed
-  const headers = { ...plan.headers };
+  // The plan's `x-amz-copy-source-if-match` (the HEAD's ETag) is sent by #singleCopy under the
+  // header names the store honours: taken out here as the copy's pin.
+  const { 'x-amz-copy-source-if-match': pin, ...headers } = plan.headers;
   if (storageClass !== undefined) headers['x-amz-storage-class'] = storageClass;
   else if (plan.directive === 'REPLACE' && head !== undefined && head.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = head.storageClass;
-  return { directive: plan.directive, headers };
+  Object.assign(headers, writeSse(head, destinationKey));
+  return { directive: plan.directive, headers, pin };
+}
+
+/** SSE-C keys of a copy: the source's (to read it) and the destination's (to write it). */
+interface CustomerKeys {
+  source: SseCustomerKey | undefined;
+  destination: SseCustomerKey | undefined;
+}
+
+/**
+ * The encryption headers of a write whose source was HEADed: the destination's customer key when
+ * one is given, else the source's SSE-S3 / SSE-KMS (S3 would otherwise apply the bucket default).
+ */
+function writeSse(head: ObjectInfo | undefined, destinationKey: SseCustomerKey | undefined): Record<string, string> {
+  if (destinationKey !== undefined) return destinationKey.headers('x-amz-');
+  return head === undefined ? {} : sseHeadersFromSource(head.headers);
 }
 
 function assertCopyAcl(acl: unknown): CopyAcl {
@@ -764,19 +925,15 @@ function assertCopyAcl(acl: unknown): CopyAcl {
 
 function checkIfMatch(expected: string | undefined, head: ObjectInfo, bucket: string, key: string): void {
   if (expected === undefined) return;
-  if (normalizeEtag(expected) !== normalizeEtag(head.etag))
+  if (!sameEtag(expected, head.etag))
     throw new S3Error({
       code: 'PreconditionFailed',
-      message: `source ETag is ${head.etag}, expected ${expected}: the object changed since it was read`,
+      message: `source ETag is ${head.etag}, expected ${quoteEtag(expected)}: the object changed since it was read`,
       status: 412,
       bucket,
       key,
       retryable: false,
     });
-}
-
-function normalizeEtag(etag: string): string {
-  return etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 }
 
 

@@ -1,3 +1,4 @@
+import { quoteEtag } from './etag.js';
 import { metadataFromHeaders, type Metadata } from './metadata.js';
 
 /** What HEAD (or GET) tells about an object. */
@@ -5,7 +6,7 @@ export interface ObjectInfo {
   key: string;
   /** Size in bytes (Content-Length of a HEAD). */
   size: number;
-  /** Entity tag, with its quotes, exactly as S3 sent it (e.g. `"9b2cf535f27731c974343645a3985328"`). */
+  /** Entity tag, quoted (`"9b2cf535f27731c974343645a3985328"`) whatever form the store sent (`quoteEtag`). */
   etag: string;
   lastModified: Date | undefined;
   contentType: string | undefined;
@@ -23,7 +24,7 @@ export function objectInfoFromHeaders(key: string, headers: Record<string, strin
   return {
     key,
     size: Number(headers['content-length'] ?? 0),
-    etag: headers.etag ?? '',
+    etag: quoteEtag(headers.etag ?? ''),
     lastModified: lastModified !== undefined && !Number.isNaN(lastModified.getTime()) ? lastModified : undefined,
     contentType: headers['content-type'],
     storageClass: headers['x-amz-storage-class'] ?? 'STANDARD',

@@ -37,6 +37,7 @@
 import { isRetryableS3Answer, NOT_FOUND_S3_CODES } from './retry-rules.js';
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { ErrorCodes, S3Error, S3JobsError, S3NotFoundError, ValidationError } from '../errors.js';
+import { quoteEtag } from './etag.js';
 import { assertKey, describe, hasLoneSurrogate } from './validation.js';
 
 /** The namespace of S3's XML documents. */
@@ -340,7 +341,7 @@ export function errorFromDocument(
 
 /** The result of CopyObject or UploadPartCopy. */
 export interface CopyResult {
-  /** The new ETag, verbatim (with its double quotes), as CompleteMultipartUpload wants it back. */
+  /** The new ETag, quoted (`quoteEtag`): some stores (Ceph RGW) send it without its quotes. */
   etag: string;
   lastModified: Date;
 }
@@ -354,7 +355,7 @@ export function parseCopyResult(body: string): CopyResult {
   const { root, element } = parseS3Xml(body, ['CopyObjectResult', 'CopyPartResult']);
   const etag = requiredText(element, 'ETag', root);
   if (etag === '') throw badResponse(`<${root}> has an empty <ETag>`);
-  return { etag, lastModified: parseDate(requiredText(element, 'LastModified', root), `${root}.LastModified`) };
+  return { etag: quoteEtag(etag), lastModified: parseDate(requiredText(element, 'LastModified', root), `${root}.LastModified`) };
 }
 
 /** Parses `<InitiateMultipartUploadResult>` and returns the upload id. */
@@ -367,7 +368,10 @@ export function parseInitiateMultipartUpload(body: string): string {
 
 /** The result of CompleteMultipartUpload. */
 export interface CompleteMultipartResult {
-  /** Multipart ETag, verbatim: `"<hex>-<parts>"`. */
+  /**
+   * Multipart ETag, quoted: `"<hex>-<parts>"`; `''` when the store sent an empty `<ETag>` (Ceph RGW
+   * does): the caller HEADs the object for it.
+   */
   etag: string;
   location?: string;
   bucket: string;
@@ -381,10 +385,8 @@ export interface CompleteMultipartResult {
  */
 export function parseCompleteMultipartUpload(body: string): CompleteMultipartResult {
   const { root, element } = parseS3Xml(body, ['CompleteMultipartUploadResult']);
-  const etag = requiredText(element, 'ETag', root);
-  if (etag === '') throw badResponse(`<${root}> has an empty <ETag>`);
   const result: CompleteMultipartResult = {
-    etag,
+    etag: quoteEtag(requiredText(element, 'ETag', root)),
     bucket: requiredText(element, 'Bucket', root),
     key: requiredText(element, 'Key', root),
   };
@@ -398,7 +400,7 @@ export const MAX_PARTS = 10_000;
 
 /**
  * The `<CompleteMultipartUpload>` body. Parts are sorted by number (S3 requires ascending order);
- * numbers must be whole, 1–10000 and distinct; ETags are sent as UploadPart/UploadPartCopy returned them.
+ * numbers must be whole, 1–10000 and distinct; ETags are sent as given (the client gives them quoted, as S3 documents them).
  *
  * @throws ValidationError (field `parts…`).
  */
@@ -572,7 +574,7 @@ function listedObject(item: XmlElement, decode: KeyDecoder, context: string): Li
   return {
     key: decode(requiredText(item, 'Key', context), `${context}.Key`),
     size: parseSize(requiredText(item, 'Size', context), `${context}.Size`),
-    etag: requiredText(item, 'ETag', context),
+    etag: quoteEtag(requiredText(item, 'ETag', context)),
     lastModified: parseDate(requiredText(item, 'LastModified', context), `${context}.LastModified`),
     storageClass: optionalText(item, 'StorageClass') || 'STANDARD',
   };

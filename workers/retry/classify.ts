@@ -49,6 +49,8 @@ export const PERMANENT_WORKER_CODES: ReadonlySet<string> = new Set([
   ErrorCodes.UnknownProfile,
   ErrorCodes.ReadOnly,
   ErrorCodes.InvalidConfig,
+  ErrorCodes.Unguarded,
+  ErrorCodes.SizeMismatch,
   WorkerErrorCodes.Internal,
   WorkerErrorCodes.Stalled,
 ]);

@@ -190,6 +190,18 @@ describe('multipart results', () => {
     });
   });
 
+  it('an empty <ETag> (Ceph RGW) reads as "": the client HEADs the object for it', () => {
+    const body = `${DECL}<CompleteMultipartUploadResult ${NS}><Location>b/k</Location><Bucket>b</Bucket><Key>k</Key><ETag></ETag></CompleteMultipartUploadResult>`;
+    expect(parseCompleteMultipartUpload(body).etag).toBe('');
+  });
+
+  it('quotes an unquoted ETag (Ceph RGW copy results) in copy, part and completion results', () => {
+    const date = '<LastModified>2024-05-01T12:00:00.000Z</LastModified>';
+    expect(parseCopyResult(`<CopyObjectResult><ETag>9b2cf535f27731c974343645a3985328</ETag>${date}</CopyObjectResult>`).etag).toBe('"9b2cf535f27731c974343645a3985328"');
+    expect(parseCopyResult(`<CopyPartResult><ETag>abc</ETag>${date}</CopyPartResult>`).etag).toBe('"abc"');
+    expect(parseCompleteMultipartUpload('<CompleteMultipartUploadResult><Bucket>b</Bucket><Key>k</Key><ETag>abc-2</ETag></CompleteMultipartUploadResult>').etag).toBe('"abc-2"');
+  });
+
   it('throws the S3Error of a 200 whose body is an <Error>', () => {
     const error = thrown(() => parseCompleteMultipartUpload(`${DECL}<Error><Code>InvalidPart</Code><Message>One or more of the specified parts could not be found.</Message></Error>`));
     expect(error).toBeInstanceOf(S3Error);
