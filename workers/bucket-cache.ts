@@ -52,6 +52,25 @@ export class BucketCache {
     return client;
   }
 
+  /**
+   * Whether two profiles reach the same endpoint as the same identity, so that a server-side copy
+   * between them works. Compares in memory only; nothing of the credentials leaves this method.
+   */
+  sameStore(a: string, b: string): boolean {
+    if (a === b) return true;
+    const p = resolveProfile(this.#config, a);
+    const q = resolveProfile(this.#config, b);
+    const endpoint = (e: string | undefined): string => (e === undefined ? '' : new URL(e).origin);
+    return (
+      endpoint(p.endpoint) === endpoint(q.endpoint) &&
+      p.region === q.region &&
+      p.accessKey === q.accessKey &&
+      p.secretKey === q.secretKey &&
+      p.sessionToken === q.sessionToken &&
+      (p.forcePathStyle ?? false) === (q.forcePathStyle ?? false)
+    );
+  }
+
   /** Closes every client's connection pool (in-flight requests finish first). */
   async close(): Promise<void> {
     const all = [...this.#buckets.values()];

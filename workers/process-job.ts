@@ -16,6 +16,7 @@ import type { MultipartCopyOptions, S3Bucket } from '../shared/s3/index.js';
 import type { BucketCache } from './bucket-cache.js';
 import { createJobDeadline, resolveJobTimeout, type JobDeadline } from './deadline.js';
 import { runProcessor, type DeadLetterObject, type Enqueue, type ProcessorContext } from './processors/index.js';
+import type { StreamSettings } from './processors/context.js';
 import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
 import { classify } from './retry/classify.js';
 import { isRequeueReason, requeueJob } from './shutdown.js';
@@ -30,6 +31,8 @@ export interface JobProcessorDeps {
   /** Fires when the shutdown grace period is over: running jobs are requeued. */
   shutdownSignal: AbortSignal;
   multipart: MultipartCopyOptions;
+  /** Part size and parts in flight of copies streamed between stores (default: the copy processor's). */
+  stream?: StreamSettings | undefined;
   /** Where jobs that belong to a run report their outcome. */
   runs?: RunStore | undefined;
   /** How processors add jobs to the queue (a sync's fan-out). */
@@ -88,6 +91,7 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       try {
         payload = validateJob(job.data, isKind(job.name) ? job.name : undefined);
         resolveProfile(deps.config, payload.profile);
+        if (payload.kind === 'copy' && payload.sourceProfile !== undefined) resolveProfile(deps.config, payload.sourceProfile);
       } catch (err) {
         throw failure(log(), err, attempt, attempts);
       }
@@ -111,6 +115,9 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         bucketFor,
         largeTransferBytes: deps.config.worker.largeTransferBytes,
         multipart: deps.multipart,
+        sameStore: (a, b) => deps.buckets.sameStore(a, b),
+        stream: deps.stream,
+        progress: { read: () => job.progress, save: (value) => job.updateProgress(value) },
         attempt,
         attempts,
         objectTimeoutMs: timeoutMs,

@@ -15,6 +15,16 @@ export interface CopyJobResult extends ResultBase {
   /** Whether the job deadline was lifted because the source is a large transfer. */
   largeTransfer: boolean;
   changed: true;
+  /** Set for a copy between two stores, streamed through the worker. */
+  streamed?: StreamedCopyResult | undefined;
+}
+
+export interface StreamedCopyResult {
+  /** `md5`: the MD5 of every byte read matched the source's ETag; `part-md5`: each part's Content-MD5 only. */
+  verified: 'md5' | 'part-md5';
+  /** Parts this attempt uploaded, and parts an earlier attempt had uploaded that were kept. */
+  partsUploaded: number;
+  partsResumed: number;
 }
 
 export interface MetadataRewriteJobResult extends ResultBase {

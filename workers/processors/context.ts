@@ -35,6 +35,18 @@ export interface FanOutJob {
  */
 export type Enqueue = (jobs: readonly FanOutJob[], options: { signal: AbortSignal }) => Promise<number>;
 
+/** Settings of copies streamed through the worker (memory: partSize × concurrency per copy). */
+export interface StreamSettings {
+  partSize: number;
+  concurrency: number;
+}
+
+/** The job's progress value: read what an earlier attempt saved, save anew. */
+export interface JobProgress {
+  read(): unknown;
+  save(value: object): Promise<void>;
+}
+
 /** What a processor gets besides its payload. */
 export interface ProcessorContext {
   /** The BullMQ id of the job being processed. */
@@ -53,6 +65,18 @@ export interface ProcessorContext {
   readonly largeTransferBytes: number;
   /** Multipart copy settings (threshold, part size, parts in parallel). */
   readonly multipart: MultipartCopyOptions;
+  /**
+   * Whether two connection profiles reach the same store with the same credentials (a server-side
+   * copy works between them). Undefined where the processor runs without it: only equal names are.
+   */
+  sameStore?(profileA: string, profileB: string): boolean;
+  /** Part size and parts in flight of copies streamed between stores. Default 16 MiB × 4. */
+  readonly stream?: StreamSettings | undefined;
+  /**
+   * The job's progress in BullMQ, which survives retries and a crashed worker: where a streamed
+   * copy keeps the multipart upload a retry resumes. Undefined where the processor runs without a job.
+   */
+  readonly progress?: JobProgress | undefined;
   /** 1 for the first attempt. */
   readonly attempt: number;
   /** Attempts the job may make in all (its `attempts` option). */
