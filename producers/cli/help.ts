@@ -98,6 +98,8 @@ Dead letters (jobs that failed for good):
 
 Operate:
   config check            validate the configuration and print it with secrets masked
+  doctor --bucket B       probe the store: what it does where stores differ, what s3jobs does
+                          about it, whether its guarantees hold there (s3jobs doctor --help)
   worker                  run a worker process (s3jobs worker --help)
   dashboard               web UI over the queue, its dead letters and runs (s3jobs dashboard --help)
 

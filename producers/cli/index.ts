@@ -31,6 +31,7 @@ export const PRODUCER_COMMANDS: Readonly<Record<string, () => Promise<CliCommand
   run: async () => (await import('./runs.js')).runCommand,
   dlq: async () => (await import('./dlq.js')).dlqCommand,
   config: async () => (await import('./config.js')).configCommand,
+  doctor: async () => (await import('./doctor.js')).doctorCommand,
 };
 
 /** The command called `name`, loaded; undefined when there is none. */
