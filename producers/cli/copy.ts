@@ -1,4 +1,4 @@
-/** `s3jobs copy <srcBucket>/<srcKey> <dstBucket>/<dstKey> --acl ACL [...]` */
+/** `s3jobs copy <srcBucket>/<srcKey> <dstBucket>/<dstKey> --acl ACL [--from-profile P] [...]` */
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import {
   compact,
@@ -30,6 +30,7 @@ const OPTIONS = {
   'if-match': { type: 'string' },
   'storage-class': { type: 'string' },
   'source-version-id': { type: 'string' },
+  'from-profile': { type: 'string' },
 } as const;
 
 /** Which flag or argument sets each payload field, for error messages. */
@@ -44,6 +45,7 @@ const FLAGS: Record<string, string> = {
   expectedSourceEtag: '--if-match',
   storageClass: '--storage-class',
   profile: '--profile',
+  sourceProfile: '--from-profile',
   timeoutMs: '--timeout-ms',
 };
 
@@ -63,6 +65,7 @@ export function parseCopyArgs(argv: readonly string[]): Parsed<EnqueueRequest> {
     compact({
       kind: 'copy',
       profile: stringFlag(values, 'profile') ?? 'default',
+      sourceProfile: stringFlag(values, 'from-profile'),
       source: versionId === undefined ? source : { ...source, versionId },
       destination,
       acl,
@@ -82,11 +85,17 @@ const HELP = commandHelp({
   usage: 's3jobs copy <srcBucket>/<srcKey> <dstBucket>/<dstKey> --acl ACL [flags]',
   summary: `Enqueues a job that copies one object inside S3 (no download): a worker copies it with the
 credentials of --profile, multipart for large objects. The key is everything after the first "/"
-and may contain more slashes. Prints the job id; with --wait, the result (ETag, bytes, duration).`,
+and may contain more slashes. Prints the job id; with --wait, the result (ETag, bytes, duration).
+
+With --from-profile naming another store or other credentials than --profile (a backup to another
+provider or account), the worker streams the object through itself: GET with --from-profile, PUT
+with --profile, in parts of S3JOBS_STREAM_PART_BYTES, verified with Content-MD5 and, where the
+source's ETag is its MD5, end to end. Same endpoint and credentials: the server-side copy as above.`,
   examples: [
     's3jobs copy photos/2024/a.jpg backup/2024/a.jpg --acl private',
     's3jobs copy photos/a.jpg photos/b.jpg --acl replicate-source --metadata owner=alice --mimetype image/jpeg --wait',
     's3jobs copy src/report.csv dst/report.csv --acl private --if-match 9b2cf535f27731c974343645a3985328 --job-id report-2024-05',
+    's3jobs copy --from-profile onprem media/video.mp4 --profile backup media-backup/video.mp4 --acl private --wait',
   ],
   flags: `Copy flags:
   --acl ACL               required: the copy's canned ACL, one of
@@ -101,7 +110,10 @@ and may contain more slashes. Prints the job id; with --wait, the result (ETag, 
   --if-match ETAG         copy only if the source still has this ETag (else the job fails with
                           PreconditionFailed and is not retried)
   --storage-class CLASS   STANDARD, STANDARD_IA, GLACIER, ... (default: STANDARD)
-  --source-version-id ID  copy this version of the source`,
+  --source-version-id ID  copy this version of the source
+  --from-profile NAME     connection profile the source is read with (default: --profile); another
+                          store than --profile's streams the copy through the worker
+                          (replicate-source is refused then: grants name the source store's accounts)`,
   enqueue: true,
 });
 
