@@ -26,8 +26,11 @@ import {
   parseInitiateMultipartUpload,
   parseListObjectsV2,
   parseListObjectVersions,
+  buildTagging,
+  parseTagging,
   type AccessControlPolicy,
 } from './xml.js';
+import { assertTags } from './tagging.js';
 
 /** Options every network method takes. */
 export interface CallOptions {
@@ -447,20 +450,20 @@ export class S3Bucket {
     for await (const page of this.listPages(options)) yield* page.objects;
   }
 
-  /** The object's ACL (GET ?acl). */
-  async getAcl(key: string, options: CallOptions = {}): Promise<AccessControlPolicy> {
-    return this.#getAclAt(this.config.endpoint, this.name, key, options);
+  /** The object's ACL (GET ?acl); `versionId` reads that version's. */
+  async getAcl(key: string, options: CallOptions & { versionId?: string | undefined } = {}): Promise<AccessControlPolicy> {
+    return this.#getAclAt(this.config.endpoint, this.name, key, options, options.versionId);
   }
 
-  /** Writes an ACL: a canned one, or a full policy (as read by getAcl). */
-  async putAcl(key: string, acl: CannedAcl | AccessControlPolicy, options: CallOptions = {}): Promise<void> {
+  /** Writes an ACL: a canned one, or a full policy (as read by getAcl); `versionId` writes that version's. */
+  async putAcl(key: string, acl: CannedAcl | AccessControlPolicy, options: CallOptions & { versionId?: string | undefined } = {}): Promise<void> {
     assertKey(key);
     let req: Omit<S3Request, 'endpoint' | 'bucket' | 'path' | 'timeout' | 'signal'>;
     if (typeof acl === 'string') {
       assertCannedAcl(acl, 'acl', 'object');
-      req = { method: 'PUT', key, query: { acl: '' }, headers: { 'x-amz-acl': acl } };
+      req = { method: 'PUT', key, query, headers: { 'x-amz-acl': acl } };
     } else {
-      req = { method: 'PUT', key, query: { acl: '' }, headers: { 'content-type': 'application/xml' }, body: buildAccessControlPolicy(acl) };
+      req = { method: 'PUT', key, query, headers: { 'content-type': 'application/xml' }, body: buildAccessControlPolicy(acl) };
     }
     const res = await this.#send(req, options);
     await res.body.dump();
@@ -477,6 +480,7 @@ export class S3Bucket {
    */
   async copy(source: string, key: string, options: CopyOptions): Promise<CopyResult> {
     const src = splitCopySource(source, 'source');
+    const query = versionQuery('acl', options.versionId);
     assertKey(key);
     const acl = assertCopyAcl(options?.acl);
     const multipart = resolveMultipartOptions(options.multipart);
@@ -488,6 +492,46 @@ export class S3Bucket {
       headers: options.headers,
     };
     const threshold = multipart.threshold;
+  /** The object's tags (GET ?tagging), key → value; `versionId` reads that version's. */
+  async getTagging(key: string, options: CallOptions & { versionId?: string | undefined } = {}): Promise<Record<string, string>> {
+    assertKey(key);
+    const res = await this.#send({ method: 'GET', key, query: versionQuery('tagging', options.versionId) }, options);
+    const text = await res.body.text();
+    this.#throwIfErrorDocument(res, text, key);
+    return parseTagging(text);
+  }
+
+  /**
+   * Replaces the object's whole tag set (PUT ?tagging; `versionId`: that version's). The tags are
+   * checked against S3's limits first (ValidationError naming `tags.<key>`). Sent with Content-MD5,
+   * which S3 requires of some stores' PutObjectTagging.
+   */
+  async putTagging(key: string, tags: Readonly<Record<string, string>>, options: CallOptions & { versionId?: string | undefined } = {}): Promise<{ versionId: string | undefined }> {
+    assertKey(key);
+    assertTags(tags);
+    const body = buildTagging(tags);
+    const md5 = createHash('md5').update(body).digest('base64');
+    const res = await this.#send({ method: 'PUT', key, query: versionQuery('tagging', options.versionId), headers: { 'content-type': 'application/xml', 'content-md5': md5 }, body }, options);
+    await res.body.dump();
+    return { versionId: res.headers['x-amz-version-id'] };
+  }
+
+  /** Turns the bucket's versioning on (`Enabled`) or off for new writes (`Suspended`): PUT ?versioning. */
+  async putBucketVersioning(status: 'Enabled' | 'Suspended', options: CallOptions = {}): Promise<void> {
+    if (status !== 'Enabled' && status !== 'Suspended') throw new ValidationError('status', `must be "Enabled" or "Suspended"; got ${JSON.stringify(status)}`);
+    const body = `<?xml version="1.0" encoding="UTF-8"?><VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${status}</Status></VersioningConfiguration>`;
+    const md5 = createHash('md5').update(body).digest('base64');
+    const res = await this.#send({ method: 'PUT', query: { versioning: '' }, headers: { 'content-type': 'application/xml', 'content-md5': md5 }, body }, options);
+    await res.body.dump();
+  }
+
+  /** Removes every tag of the object (DELETE ?tagging; `versionId`: that version's). */
+  async deleteTagging(key: string, options: CallOptions & { versionId?: string | undefined } = {}): Promise<void> {
+    assertKey(key);
+    const res = await this.#send({ method: 'DELETE', key, query: versionQuery('tagging', options.versionId) }, options);
+    await res.body.dump();
+  }
+
     let head = options.sourceInfo;
     // A HEAD is needed to keep system headers under REPLACE, and to pick multipart below 5 GiB.
     if (head === undefined && (planCopyHeaders(change).needsSourceHead || threshold < MAX_SINGLE_COPY_BYTES))
@@ -720,9 +764,9 @@ export class S3Bucket {
     return objectInfoFromHeaders(key, res.headers);
   }
 
-  async #getAclAt(endpoint: Endpoint, bucket: string, key: string, options: CallOptions): Promise<AccessControlPolicy> {
+  async #getAclAt(endpoint: Endpoint, bucket: string, key: string, options: CallOptions, versionId?: string): Promise<AccessControlPolicy> {
     assertKey(key);
-    const res = await this.#send({ method: 'GET', key, query: { acl: '' } }, options, { bucket, endpoint });
+    const res = await this.#send({ method: 'GET', key, query: versionQuery('acl', versionId) }, options, { bucket, endpoint });
     const text = await res.body.text();
     this.#throwIfErrorDocument(res, text, key);
     return parseAccessControlPolicy(text);
@@ -897,6 +941,11 @@ function copyPlan(
   if (storageClass !== undefined) headers['x-amz-storage-class'] = storageClass;
   else if (plan.directive === 'REPLACE' && head !== undefined && head.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = head.storageClass;
   Object.assign(headers, writeSse(head, destinationKey));
+/** The query of an object sub-resource (`?acl`, `?tagging`), of one version when `versionId` is given. */
+function versionQuery(subresource: string, versionId: string | undefined): Record<string, string> {
+  return versionId === undefined ? { [subresource]: '' } : { [subresource]: '', versionId };
+}
+
   return { directive: plan.directive, headers, pin };
 }
 

@@ -71,6 +71,7 @@ const LIST_PATHS = new Set([
   'AccessControlPolicy.AccessControlList.Grant',
   'ListPartsResult.Part',
   'CompleteMultipartUpload.Part',
+  'Tagging.TagSet.Tag',
 ]);
 
 const parser = new XMLParser({
@@ -788,6 +789,27 @@ function granteeXml(grantee: Grantee | undefined, at: string): string {
     default:
       throw new ValidationError(`${at}.type`, `${describe(grantee?.type)} is not a grantee type; allowed: ${GRANTEE_TYPES.join(', ')}`);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Object tagging (GET / PUT ?tagging)
+// ---------------------------------------------------------------------------------------------
+
+/** Parses a `<Tagging><TagSet><Tag><Key/><Value/></Tag>…` document into key → value. */
+export function parseTagging(body: string): Record<string, string> {
+  const { element } = parseS3Xml(body, ['Tagging']);
+  const set = childElement(element, 'TagSet') ?? {};
+  const tags: Record<string, string> = {};
+  for (const tag of childList(set, 'Tag')) tags[requiredText(tag, 'Key', 'Tag')] = optionalText(tag, 'Value') ?? '';
+  return tags;
+}
+
+/** The `<Tagging>` body of PUT `?tagging`. Limits are checked by the caller (shared/s3/tagging.ts). */
+export function buildTagging(tags: Readonly<Record<string, string>>): string {
+  const items = Object.entries(tags)
+    .map(([key, value]) => `<Tag><Key>${xmlText(key, `tags.${key}`)}</Key><Value>${xmlText(value, `tags.${key}`)}</Value></Tag>`)
+    .join('');
+  return `${DECLARATION}<Tagging xmlns="${S3_XMLNS}"><TagSet>${items}</TagSet></Tagging>`;
 }
 
 // ---------------------------------------------------------------------------------------------
