@@ -13,6 +13,7 @@ import { runProbes } from '../doctor/probes.js';
 import { formatReport, reportJson, type DoctorReport } from '../doctor/report.js';
 import { booleanFlag, GLOBAL_OPTIONS, globalsFrom, parseCommandLine, parseInteger, stringFlag, type GlobalOptions, type Parsed } from './args.js';
 import { closeRedis, connectRedis, loadCliConfig, printJson, type CliCommand } from './context.js';
+import type { RedisConnection } from '../../shared/queue/connection.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { commandHelp } from './help.js';
 import type { CliIo } from './io.js';
@@ -99,13 +100,8 @@ function presetOf(connection: { provider?: string | undefined }): ReturnType<typ
   return connection.provider === undefined ? DOCUMENTED_S3 : providerProfile(connection.provider);
 }
 
-async function saveFindings(config: S3JobsConfig, key: string, record: StoredFindings): Promise<void> {
-  const redis = await connectRedis(config.redisUrl);
-  try {
-    await redis.set(key, JSON.stringify(record));
-  } finally {
-    closeRedis(redis);
-  }
+async function saveFindings(redis: RedisConnection, key: string, record: StoredFindings): Promise<void> {
+  await redis.set(key, JSON.stringify(record));
 }
 
 /** Runs the probes and builds the report; saving and printing are the caller's. Exported for tests. */
@@ -155,39 +151,53 @@ export const doctorCommand: CliCommand = {
       return ExitCode.Ok;
     }
     const config = loadCliConfig(parsed.globals, io);
-    // Ctrl-C stops the probes; the scratch prefix is still removed before the command returns.
-    const controller = new AbortController();
-    const interrupt = (): void => controller.abort();
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    let report: DoctorReport;
+    // --save needs Redis: find out before minutes of probing (exit 3 now). Otherwise Redis is only
+    // tried at the end, and its absence is said, not fatal.
+    let redis: RedisConnection | undefined = parsed.save === true ? await connectRedis(config.redisUrl) : undefined;
     try {
-      report = await runDoctor(parsed, config, controller.signal);
+      return await runAndReport(parsed, config, io, redis, (r) => (redis = r));
     } finally {
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
+      if (redis !== undefined) closeRedis(redis);
     }
-    const key = storeFindingsKey(config.prefix, report.endpoint);
-    if (report.interrupted) report.saved = { saved: false, reason: 'the run was interrupted' };
-    else if (parsed.save === false) report.saved = { saved: false, reason: '--no-save' };
-    else {
-      const record: StoredFindings = { version: 1, endpoint: report.endpoint, bucket: report.bucket, at: report.at, findings: report.findings, failed: report.results.filter((r) => r.verdict === 'fail').map((r) => r.id) };
-      try {
-        await saveFindings(config, key, record);
-        report.saved = { saved: true, key };
-      } catch (err) {
-        if (parsed.save === true) throw err; // --save: Redis is required (exit 3)
-        report.saved = { saved: false, reason: `Redis did not answer (${err instanceof S3JobsError ? err.message : String(err)}); give --save to require it` };
-      }
-    }
-    if (parsed.globals.json) printJson(io, reportJson(report));
-    else io.stdout(formatReport(report));
-    if (report.interrupted) return INTERRUPTED_EXIT;
-    if (report.broken.length > 0) {
-      io.stderr(`s3jobs doctor: ${report.broken.length === 1 ? 'a guarantee does' : `${report.broken.length} guarantees do`} not hold on ${report.endpoint}: ${report.broken.join('; ')}\n`);
-      return ExitCode.Failed;
-    }
-    return ExitCode.Ok;
   },
 };
+
+/** Probes, saves (through `connected`, or a connection it opens and hands to `keep`), prints. */
+async function runAndReport(parsed: DoctorArgs, config: S3JobsConfig, io: CliIo, connected: RedisConnection | undefined, keep: (redis: RedisConnection) => void): Promise<number> {
+  // Ctrl-C stops the probes; the scratch prefix is still removed before the command returns.
+  const controller = new AbortController();
+  const interrupt = (): void => controller.abort();
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let report: DoctorReport;
+  try {
+    report = await runDoctor(parsed, config, controller.signal);
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+  const key = storeFindingsKey(config.prefix, report.endpoint);
+  if (report.interrupted) report.saved = { saved: false, reason: 'the run was interrupted' };
+  else if (parsed.save === false) report.saved = { saved: false, reason: '--no-save' };
+  else {
+    const record: StoredFindings = { version: 1, endpoint: report.endpoint, bucket: report.bucket, at: report.at, findings: report.findings, failed: report.results.filter((r) => r.verdict === 'fail').map((r) => r.id) };
+    try {
+      let redis = connected;
+      if (redis === undefined) keep((redis = await connectRedis(config.redisUrl)));
+      await saveFindings(redis, key, record);
+      report.saved = { saved: true, key };
+    } catch (err) {
+      if (parsed.save === true) throw err; // --save: Redis is required (exit 3)
+      report.saved = { saved: false, reason: `Redis did not answer (${err instanceof S3JobsError ? err.message : String(err)}); give --save to require it` };
+    }
+  }
+  if (parsed.globals.json) printJson(io, reportJson(report));
+  else io.stdout(formatReport(report));
+  if (report.interrupted) return INTERRUPTED_EXIT;
+  if (report.broken.length > 0) {
+    io.stderr(`s3jobs doctor: ${report.broken.length === 1 ? 'a guarantee does' : `${report.broken.length} guarantees do`} not hold on ${report.endpoint}: ${report.broken.join('; ')}\n`);
+    return ExitCode.Failed;
+  }
+  return ExitCode.Ok;
+}
 

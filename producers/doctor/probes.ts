@@ -110,6 +110,9 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
       obs.acl = await step(ctx, 'ACL', () => probeAcl(ctx));
       obs.versioning = await step(ctx, 'versioning', () => probeVersioning(ctx));
     }
+  } catch (err) {
+    // Interrupted: what did not run is marked below; anything else is a bug to report.
+    if (!aborted(ctx)) throw err;
   } finally {
     // Cleanup gets its own store handle: the probes' signal may have fired (Ctrl-C).
     const cleaner = new RawStore(options.bucket, { timeoutMs });
