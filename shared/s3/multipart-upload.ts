@@ -40,6 +40,19 @@ function streamBody(data: Uint8Array): Readable {
   return Readable.from([data], { objectMode: false });
 }
 
+/**
+ * The store refused the body because its MD5 is not the Content-MD5 we sent (BadDigest): the bytes
+ * were damaged between us and the store. Retryable — unlike most 400s: the next send is whole.
+ */
+async function refusedDigest(sent: Promise<S3Response>, what: string): Promise<S3Response> {
+  try {
+    return await sent;
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'BadDigest') throw new S3JobsError(CHECKSUM_MISMATCH, `${what}: the store refused the bytes as damaged in transit (BadDigest)`, { retryable: true, cause: err });
+    throw err;
+  }
+}
+
 async function readText(bucket: S3Bucket, res: S3Response, key: string): Promise<string> {
   const text = await res.body.text();
   // CompleteMultipartUpload may answer 200 and fail in the body.
@@ -58,7 +71,7 @@ function checkEtag(answered: string | undefined, md5Hex: string, what: string): 
 /** PUT of an object held in memory, with Content-MD5. */
 export async function putVerified(bucket: S3Bucket, key: string, data: Uint8Array, headers: Record<string, string>, options: CallOptions): Promise<{ etag: string; versionId: string | undefined; md5: string }> {
   const md5 = md5Of(data);
-  const res = await bucket.send({ method: 'PUT', key, headers: { ...headers, 'content-md5': md5.base64, 'content-length': String(data.byteLength) }, body: streamBody(data) }, options);
+  const res = await refusedDigest(bucket.send({ method: 'PUT', key, headers: { ...headers, 'content-md5': md5.base64, 'content-length': String(data.byteLength) }, body: streamBody(data) }, options), `PUT ${key}`);
   await res.body.dump();
   return { etag: checkEtag(res.headers.etag, md5.hex, `PUT ${key}`), versionId: res.headers['x-amz-version-id'], md5: md5.hex };
 }
@@ -70,9 +83,12 @@ export async function createMultipartUpload(bucket: S3Bucket, key: string, heade
 
 /** UploadPart with Content-MD5; returns the part's ETag (checked against the MD5 when comparable). */
 export async function uploadPart(bucket: S3Bucket, key: string, uploadId: string, partNumber: number, data: Uint8Array, md5: { hex: string; base64: string }, options: CallOptions): Promise<string> {
-  const res = await bucket.send(
-    { method: 'PUT', key, query: { partNumber: String(partNumber), uploadId }, headers: { 'content-md5': md5.base64, 'content-length': String(data.byteLength) }, body: streamBody(data) },
-    options,
+  const res = await refusedDigest(
+    bucket.send(
+      { method: 'PUT', key, query: { partNumber: String(partNumber), uploadId }, headers: { 'content-md5': md5.base64, 'content-length': String(data.byteLength) }, body: streamBody(data) },
+      options,
+    ),
+    `part ${partNumber} of ${key}`,
   );
   await res.body.dump();
   return checkEtag(res.headers.etag, md5.hex, `part ${partNumber} of ${key}`);

@@ -25,6 +25,8 @@ export interface CorruptingProxy {
   readonly endpoint: string;
   /** Arms one corruption: the next matching request's body gets one byte flipped. */
   corruptNext(rule: CorruptionRule): void;
+  /** Holds every request this long before forwarding it (0: none): a slow link, to act mid-transfer. */
+  setDelay(ms: number): void;
   /** Bodies damaged so far. */
   readonly corrupted: number;
   /** Every request seen: method and url. */
@@ -54,9 +56,17 @@ export async function startCorruptingProxy(upstream: string): Promise<Corrupting
   const armed: CorruptionRule[] = [];
   const seen: { method: string; url: string }[] = [];
   let corrupted = 0;
+  let delayMs = 0;
   const sockets = new Set<Socket>();
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (delayMs > 0) {
+      req.pause();
+      setTimeout(() => forward(req, res), delayMs);
+    } else forward(req, res);
+  };
+
+  const forward = (req: IncomingMessage, res: ServerResponse): void => {
     const info = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
     seen.push({ method: info.method, url: info.url });
     const index = armed.findIndex((r) => r.match(info));
@@ -85,6 +95,7 @@ export async function startCorruptingProxy(upstream: string): Promise<Corrupting
   return {
     endpoint: `http://127.0.0.1:${port}`,
     corruptNext: (rule) => void armed.push(rule),
+    setDelay: (ms) => void (delayMs = ms),
     get corrupted() {
       return corrupted;
     },

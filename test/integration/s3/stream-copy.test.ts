@@ -121,6 +121,28 @@ describe('streamCopy between two stores', () => {
     expect(md5(await dst.getBuffer('flip.bin'))).toBe(md5(body));
   }, 60_000);
 
+  it('a byte damaged on the way up is refused (Content-MD5: BadDigest, or an ETag that is not the MD5 sent) and nothing is completed', async () => {
+    const { direct } = await sourceBucket();
+    const dst = await freshBucket('sc-dst');
+    const up = await startCorruptingProxy(s3Target().endpoint);
+    try {
+      const t = s3Target();
+      const dstViaProxy = new S3Bucket({ name: dst.name, endpoint: up.endpoint, accessKey: t.accessKey, secretKey: t.secretKey, region: t.region, forcePathStyle: true });
+      const body = randomBytes(11 * MiB);
+      await direct.put('up.bin', body);
+      const head = await direct.head('up.bin');
+      up.corruptNext({ match: (r) => r.method === 'PUT' && r.url.includes('partNumber=2'), direction: 'request', offset: 77 });
+
+      const copy = streamCopy(direct, 'up.bin', dstViaProxy, 'up.bin', { acl: 'private', sourceInfo: head, partSize: 5 * MiB, concurrency: 1 });
+      await expect(copy).rejects.toMatchObject({ code: CHECKSUM_MISMATCH, retryable: true });
+      expect(up.corrupted).toBe(1);
+      expect(await dst.exists('up.bin')).toBe(false);
+      await dstViaProxy.close();
+    } finally {
+      await up.close();
+    }
+  }, 60_000);
+
   it('a source replaced during the copy fails it as SourceChanged (retryable), never mixing the two', async () => {
     const { direct } = await sourceBucket();
     const dst = await freshBucket('sc-dst');
