@@ -14,6 +14,12 @@ export interface BenchOutcome {
   markdown: string;
   /** Everything measured, written to bench/results/<name>-<time>.json. */
   data: unknown;
+  /**
+   * Set when the benchmark could not measure (a store it needs is not available), with the reason:
+   * its section of BENCHMARKS.md keeps the figures it already holds, and `markdown` is written only
+   * where there is no section yet.
+   */
+  skipped?: string | undefined;
 }
 
 /** A `bench/<name>.bench.ts` module exports one of these as `benchmark`. */

@@ -13,7 +13,7 @@
 import { Agent as HttpAgent } from 'node:http';
 import { CopyObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import { sourceKey, type Client, type ClientRunSpec } from './client-spec.js';
+import { SEEDED_DISPOSITION, sourceKey, type Client, type ClientRunSpec } from './client-spec.js';
 
 export function createClient(spec: ClientRunSpec): Client {
   const agent = new HttpAgent({ keepAlive: true, maxSockets: spec.maxSockets });
@@ -66,7 +66,7 @@ export function createClient(spec: ClientRunSpec): Client {
       if (kind === 'copy') await s3.send(new HeadObjectCommand({ Bucket, Key: `${spec.destPrefix}${lastTag}/${spec.count - 1}` }));
       if (kind === 'rewrite') {
         const head = await s3.send(new HeadObjectCommand({ Bucket, Key: key(spec.count - 1) }));
-        if (head.Metadata?.revision !== `${lastTag}/${spec.count - 1}` || head.ContentType !== 'image/jpeg' || head.CacheControl !== 'max-age=86400' || head.Metadata.author !== 'Jane Doe')
+        if (head.Metadata?.revision !== `${lastTag}/${spec.count - 1}` || head.ContentType !== 'image/jpeg' || head.CacheControl !== 'max-age=86400' || head.ContentDisposition !== SEEDED_DISPOSITION || head.Metadata.author !== 'Jane Doe')
           throw new Error(`rewrite lost something: ${JSON.stringify({ metadata: head.Metadata, contentType: head.ContentType, cacheControl: head.CacheControl })}`);
       }
     },

@@ -10,7 +10,7 @@
  * Keep-alive pool: S3Transport's undici Agent with `connections` sockets per origin.
  */
 import { S3Bucket } from '../shared/s3/index.js';
-import { sourceKey, type Client, type ClientRunSpec } from './client-spec.js';
+import { SEEDED_DISPOSITION, sourceKey, type Client, type ClientRunSpec } from './client-spec.js';
 
 export function createClient(spec: ClientRunSpec): Client {
   const bucket = new S3Bucket(
@@ -36,7 +36,7 @@ export function createClient(spec: ClientRunSpec): Client {
       if (kind === 'copy') await bucket.head(`${spec.destPrefix}${lastTag}/${spec.count - 1}`);
       if (kind === 'rewrite') {
         const info = await bucket.head(key(spec.count - 1));
-        if (info.metadata.revision !== `${lastTag}/${spec.count - 1}` || info.contentType !== 'image/jpeg' || info.headers['cache-control'] !== 'max-age=86400' || info.metadata.author !== 'Jane Doe')
+        if (info.metadata.revision !== `${lastTag}/${spec.count - 1}` || info.contentType !== 'image/jpeg' || info.headers['cache-control'] !== 'max-age=86400' || info.headers['content-disposition'] !== SEEDED_DISPOSITION || info.metadata.author !== 'Jane Doe')
           throw new Error(`rewrite lost something: ${JSON.stringify({ metadata: info.metadata, headers: info.headers })}`);
       }
     },

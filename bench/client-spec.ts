@@ -58,6 +58,9 @@ export interface ClientRunResult {
   maxRss: number;
 }
 
+/** The Content-Disposition the seeded objects carry; a rewrite must keep it. */
+export const SEEDED_DISPOSITION = 'attachment; filename="photo.jpg"';
+
 export const sourceKey = (prefix: string, i: number): string => `${prefix}${String(i).padStart(5, '0')}`;
 
 /** One operation; `i` picks the key, `tag` makes destinations and metadata values unique per round. */

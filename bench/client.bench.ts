@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { S3Bucket } from '../shared/s3/index.js';
 import { startS3rver, type S3rverProcess } from '../test/support/s3rver-process.js';
 import type { Benchmark, BenchContext } from './bench-types.js';
-import { sourceKey, type ClientOp, type ClientRunResult, type ClientRunSpec, type LevelResult, type Side } from './client-spec.js';
+import { SEEDED_DISPOSITION, sourceKey, type ClientOp, type ClientRunResult, type ClientRunSpec, type LevelResult, type Side } from './client-spec.js';
 import { compileForNode } from './compile.js';
 import { formatMiB, formatNumber, formatRatio, loadAverage, machineLine, raisePriority, markdownTable, median, REPO_DIR } from './harness.js';
 
@@ -27,10 +27,13 @@ const SIDES: Side[] = ['s3jobs', 'aws-sdk'];
 const MAX_SOCKETS = 128;
 const SOURCE_PREFIX = 'src/photo-';
 
-interface Server {
-  kind: 's3rver' | 'fake';
+export interface Server {
+  kind: 's3rver' | 'fake' | 'ceph';
   label: string;
   endpoint: string;
+  /** Bucket and keys; s3rver's (`bench`, S3RVER) when absent. */
+  bucket?: string | undefined;
+  keys?: { accessKey: string; secretKey: string; region: string } | undefined;
   pid: number | undefined;
   /** Whether children read an object back to check the operation (the fake server stores nothing). */
   verify: boolean;
@@ -41,7 +44,7 @@ interface Server {
   stop(): Promise<void>;
 }
 
-interface Run {
+export interface Run {
   server: Server['kind'];
   result: ClientRunResult;
 }
@@ -68,14 +71,19 @@ function runChild(args: string[]): Promise<string> {
   });
 }
 
+/** Transpiles the bench and shared code for the children (once per run, before any child starts). */
+export async function prepareChildren(): Promise<void> {
+  buildDir = await compileForNode();
+}
+
 async function runSide(spec: ClientRunSpec): Promise<ClientRunResult> {
   const out = await runChild([join(buildDir, 'bench', 'client-side.js'), JSON.stringify(spec)]);
   return JSON.parse(out.trim().split('\n').pop() ?? '') as ClientRunResult;
 }
 
-/** Seeds `count` 1 KiB objects with a content type, a Cache-Control and three metadata entries. */
-async function seed(s3rver: S3rverProcess, count: number): Promise<void> {
-  const bucket = new S3Bucket({ name: BUCKET, accessKey: s3rver.accessKey, secretKey: s3rver.secretKey, endpoint: s3rver.endpoint, region: s3rver.region });
+/** Seeds `count` 1 KiB objects with a content type, a Cache-Control, a Content-Disposition and three metadata entries. */
+export async function seed(s3rver: { accessKey: string; secretKey: string; endpoint: string; region: string }, count: number, name = BUCKET): Promise<void> {
+  const bucket = new S3Bucket({ name, accessKey: s3rver.accessKey, secretKey: s3rver.secretKey, endpoint: s3rver.endpoint, region: s3rver.region, forcePathStyle: true });
   await bucket.putBucket();
   const body = Buffer.alloc(1024, 0x5a);
   let next = 0;
@@ -83,7 +91,7 @@ async function seed(s3rver: S3rverProcess, count: number): Promise<void> {
     for (let i = next++; i < count; i = next++)
       await bucket.put(sourceKey(SOURCE_PREFIX, i), body, {
         mimetype: 'image/jpeg',
-        headers: { 'cache-control': 'max-age=86400' },
+        headers: { 'cache-control': 'max-age=86400', 'content-disposition': SEEDED_DISPOSITION },
         metadata: { author: 'Jane Doe', project: 'summer-2024', reviewed: '2024-05-16T18:00:00Z' },
       });
   };
@@ -132,10 +140,10 @@ function spec(server: Server, side: Side, op: ClientOp, overrides: Partial<Clien
     side,
     op,
     endpoint: server.endpoint,
-    bucket: BUCKET,
-    accessKey: 'S3RVER',
-    secretKey: 'S3RVER',
-    region: 'us-east-1',
+    bucket: server.bucket ?? BUCKET,
+    accessKey: server.keys?.accessKey ?? 'S3RVER',
+    secretKey: server.keys?.secretKey ?? 'S3RVER',
+    region: server.keys?.region ?? 'us-east-1',
     levels: LEVELS,
     count: server.counts[op],
     rounds: server.rounds,
@@ -149,14 +157,14 @@ function spec(server: Server, side: Side, op: ClientOp, overrides: Partial<Clien
   };
 }
 
-const opsPerSec = (count: number, level: LevelResult): number => (count * 1000) / median(level.roundMs);
+export const opsPerSec = (count: number, level: LevelResult): number => (count * 1000) / median(level.roundMs);
 
 /**
  * Both sides on every operation. With `abba`, each side runs twice in the order A B B A (B A A B for
  * the next operation), and its two runs are merged: a machine getting busier or quieter during the
  * run then weighs on both sides alike instead of on whichever went second.
  */
-async function measureServer(server: Server, abba: boolean, ctx: BenchContext): Promise<Run[]> {
+export async function measureServer(server: Server, abba: boolean, ctx: BenchContext): Promise<Run[]> {
   const runs: Run[] = [];
   for (const [i, op] of OPS.entries()) {
     const pair = i % 2 === 0 ? SIDES : [...SIDES].reverse();
@@ -203,7 +211,7 @@ function mergeRuns(a: ClientRunResult, b: ClientRunResult): ClientRunResult {
 
 const OP_NAMES: Record<ClientOp, string> = { head: 'HEAD', copy: 'CopyObject', rewrite: 'metadata rewrite' };
 
-function find(runs: Run[], server: Server['kind'], op: ClientOp, side: Side): ClientRunResult {
+export function find(runs: Run[], server: Server['kind'], op: ClientOp, side: Side): ClientRunResult {
   const run = runs.find((r) => r.server === server && r.result.op === op && r.result.side === side);
   if (run === undefined) throw new Error(`no run for ${server} ${op} ${side}`);
   return run.result;
@@ -211,7 +219,7 @@ function find(runs: Run[], server: Server['kind'], op: ClientOp, side: Side): Cl
 
 const pct = (v: number | undefined): string => (v === undefined ? '–' : `${Math.round(v)}%`);
 
-function throughputTable(runs: Run[], server: Server['kind']): { table: string; worst: number; misses: string[] } {
+export function throughputTable(runs: Run[], server: Server['kind']): { table: string; worst: number; misses: string[] } {
   const rows: string[][] = [];
   const misses: string[] = [];
   let worst = Infinity;
@@ -411,7 +419,7 @@ export const benchmark: Benchmark = {
   name: 'client',
   title: 'S3 client',
   async run(ctx) {
-    buildDir = await compileForNode();
+    await prepareChildren();
     // Children (servers and both sides) inherit the raised priority.
     const priority = raisePriority();
     const loadBefore = loadAverage();

@@ -12,27 +12,20 @@
  * 10,000 objects on s3rver (headers checked afterwards on a sample), 50,000 on the fake S3
  * (its listing holds synthetic keys; it stores nothing, so headers are checked on s3rver only).
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
-import { runMigration, type MigrationSpec } from '../producers/migrate/migration.js';
-import { RunStore } from '../shared/runs/index.js';
-import { S3Bucket } from '../shared/s3/index.js';
-import { startS3rver } from '../test/support/s3rver-process.js';
-import { startWorkerProcess, workerEnv } from '../test/support/worker-process.js';
 import type { Benchmark, BenchContext } from './bench-types.js';
 import { formatNumber, formatRatio, loadAverage, machineLine, markdownTable } from './harness.js';
+import { aws, BATCH, bucketAt, checkHeaders, CONCURRENCY, key, ours, rclone, type HeaderCheck, type Target } from './migration-tools.js';
 import { ensurePeers } from './peers.js';
 import { startPrivateRedis } from './private-redis.js';
-import { ACCESS_KEY, benchConfig, PROFILE, REGION, SECRET_KEY, startFakeS3 } from './servers.js';
+import { ACCESS_KEY, REGION, SECRET_KEY, startFakeS3 } from './servers.js';
+import { startS3rver } from '../test/support/s3rver-process.js';
 
 const BUCKET = 'bench';
-const CONCURRENCY = 32;
-/** Objects per s3jobs job (`--batch-size`; S3JOBS_BENCH_MIGRATION_BATCH, 1 = one job per object). */
-const BATCH = Number(process.env.S3JOBS_BENCH_MIGRATION_BATCH ?? 100);
-const key = (prefix: string, i: number): string => `${prefix}${String(i).padStart(8, '0')}.jpg`;
+const SET = { project: 'summer-2024', reviewed: 'yes' };
+const EXPECT = { contentType: 'image/jpeg', cacheControl: 'max-age=86400', kept: { author: 'Jane Doe' }, set: SET };
 
 type Tool = 's3jobs' | 'aws' | 'rclone';
 interface ToolRun {
@@ -41,113 +34,15 @@ interface ToolRun {
   objects: number;
   seconds: number;
   perSec: number;
-  headers?: { contentType: string | undefined; cacheControl: string | undefined; metaSet: boolean; metaKept: boolean; kept: boolean } | undefined;
+  headers?: HeaderCheck | undefined;
 }
 
-function bucketAt(endpoint: string): S3Bucket {
-  return new S3Bucket({ name: BUCKET, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, endpoint, region: REGION });
-}
+const targetAt = (endpoint: string): Target => ({ endpoint, bucket: BUCKET, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION });
 
-function run(cmd: string, args: string[], env: Record<string, string>): Promise<void> {
-  // Plain-HTTP loopback endpoints: a custom CA bundle from the machine's environment only makes
-  // rclone refuse its transport ("LoadCustomCABundleError").
-  const base = { ...process.env };
-  delete base.AWS_CA_BUNDLE;
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...base, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${cmd} exited ${code}: ${err}`))));
-  });
-}
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const started = process.hrtime.bigint();
-  await fn();
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
-async function ours(redisUrl: string, endpoint: string, prefix: string, objects: number, dir: string): Promise<number> {
-  const queueName = `bench-mig-${prefix.replace(/\W/g, '')}-${objects}`;
-  const config = benchConfig(redisUrl, endpoint, queueName, { concurrency: CONCURRENCY });
-  const worker = startWorkerProcess({ env: workerEnv({ ...config, logLevel: 'warn' }) });
-  const redis = (await import('ioredis')).Redis;
-  const connection = new redis(redisUrl, { maxRetriesPerRequest: null });
-  const queue = new Queue(queueName, { connection, prefix: config.prefix });
-  while ((await queue.getWorkers()).length === 0) await new Promise((r) => setTimeout(r, 100));
-  const bucket = bucketAt(endpoint);
-  const spec: MigrationSpec = { profile: PROFILE, bucket: BUCKET, prefix, set: { project: 'summer-2024', reviewed: 'yes' }, acl: 'private' };
-  let enqueued = 0;
-  let completed = 0;
-  const seconds = await timed(async () => {
-    const result = await runMigration({ bucket, queue, store: new RunStore(connection, config.prefix, queueName) }, spec, {
-      window: 20_000,
-      batchSize: BATCH,
-      pollMs: 50,
-      reportPath: join(dir, `${queueName}.csv`),
-    });
-    enqueued = result.run.enqueued;
-    completed = result.run.completed;
-  });
-  await worker.stop();
-  await queue.close();
-  connection.disconnect();
-  await bucket.close();
-  if (enqueued !== objects || completed !== objects) throw new Error(`s3jobs: ${completed} of ${enqueued} completed, ${objects} expected`);
-  return seconds;
-}
-
-function awsEnv(dir: string, endpoint: string): Record<string, string> {
-  const config = join(dir, 'aws-config');
-  writeFileSync(config, `[default]\nregion = ${REGION}\ns3 =\n  max_concurrent_requests = ${CONCURRENCY}\n  max_queue_size = 10000\n  addressing_style = path\n`);
-  return { AWS_CONFIG_FILE: config, AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY, AWS_ENDPOINT_URL: endpoint, AWS_PAGER: '' };
-}
-
-async function aws(dir: string, endpoint: string, prefix: string): Promise<number> {
-  const uri = `s3://${BUCKET}/${prefix}`;
-  return timed(() =>
-    run('/usr/bin/aws', ['s3', 'cp', '--recursive', '--only-show-errors', '--endpoint-url', endpoint, uri, uri, '--metadata-directive', 'REPLACE', '--metadata', 'project=summer-2024,reviewed=yes'], awsEnv(dir, endpoint)),
-  );
-}
-
-function rcloneEnv(endpoint: string): Record<string, string> {
-  return {
-    RCLONE_CONFIG_B_TYPE: 's3',
-    RCLONE_CONFIG_B_PROVIDER: 'Other',
-    RCLONE_CONFIG_B_ACCESS_KEY_ID: ACCESS_KEY,
-    RCLONE_CONFIG_B_SECRET_ACCESS_KEY: SECRET_KEY,
-    RCLONE_CONFIG_B_ENDPOINT: endpoint,
-    RCLONE_CONFIG_B_REGION: REGION,
-    RCLONE_CONFIG_B_FORCE_PATH_STYLE: 'true',
-    RCLONE_CONFIG_B_LIST_VERSION: '2',
-    RCLONE_CONFIG_B_NO_CHECK_BUCKET: 'true',
-    RCLONE_CONFIG: '/dev/null',
-  };
-}
-
-async function rclone(endpoint: string, prefix: string, to: string): Promise<number> {
-  return timed(() =>
-    run('rclone', ['copy', `b:${BUCKET}/${prefix}`, `b:${BUCKET}/${to}`, '--metadata', '--metadata-set', 'project=summer-2024', '--metadata-set', 'reviewed=yes', '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY), '-q'], rcloneEnv(endpoint)),
-  );
-}
-
-/** HEADs a sample of the tool's output: are Content-Type and Cache-Control still the originals, and the new metadata there? */
-async function checkHeaders(bucket: S3Bucket, prefix: string, objects: number): Promise<ToolRun['headers']> {
-  let kept = true;
-  let metaSet = true;
-  let metaKept = true;
-  let first: ToolRun['headers'];
-  for (let i = 0; i < objects; i += Math.max(1, Math.floor(objects / 50))) {
-    const info = await bucket.head(key(prefix, i));
-    const contentType = info.contentType;
-    const cacheControl = info.headers['cache-control'];
-    if (contentType !== 'image/jpeg' || cacheControl !== 'max-age=86400') kept = false;
-    if (info.metadata.project !== 'summer-2024') metaSet = false;
-    if (info.metadata.author !== 'Jane Doe') metaKept = false;
-    first ??= { contentType, cacheControl, metaSet: true, metaKept: true, kept: true };
-  }
-  return { ...first!, metaSet, metaKept, kept };
+async function toolRun(tool: Tool, redisUrl: string, endpoint: string, prefix: string, objects: number, dir: string, rcloneTo: string): Promise<number> {
+  const t = targetAt(endpoint);
+  const timing = tool === 's3jobs' ? await ours(t, { redisUrl, prefix, objects, set: SET, dir }) : tool === 'aws' ? await aws(dir, t, prefix, SET) : await rclone(t, prefix, rcloneTo, SET);
+  return timing.seconds;
 }
 
 export const benchmark: Benchmark = {
@@ -167,7 +62,7 @@ export const benchmark: Benchmark = {
     const s3rver = await startS3rver();
     try {
       // s3rver: each tool gets its own copy of the objects (the in-place tools change them).
-      const bucket = bucketAt(s3rver.endpoint);
+      const bucket = bucketAt(targetAt(s3rver.endpoint));
       await bucket.putBucket();
       const prefixes: Record<Tool, string> = { s3jobs: 'ours/', aws: 'aws/', rclone: 'rc/' };
       const seedStart = Date.now();
@@ -182,9 +77,8 @@ export const benchmark: Benchmark = {
       ctx.log(`migration: seeded ${all.length} objects on s3rver in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
       const order: Tool[] = ['s3jobs', 'aws', 'rclone'];
       for (const tool of order) {
-        const seconds =
-          tool === 's3jobs' ? await ours(redis.url, s3rver.endpoint, prefixes.s3jobs, small, dir) : tool === 'aws' ? await aws(dir, s3rver.endpoint, prefixes.aws) : await rclone(s3rver.endpoint, prefixes.rclone, 'rc-out/');
-        const headers = await checkHeaders(bucket, tool === 'rclone' ? 'rc-out/' : prefixes[tool], small);
+        const seconds = await toolRun(tool, redis.url, s3rver.endpoint, prefixes[tool], small, dir, 'rc-out/');
+        const headers = await checkHeaders(bucket, tool === 'rclone' ? 'rc-out/' : prefixes[tool], small, EXPECT);
         runs.push({ tool, server: 's3rver', objects: small, seconds, perSec: small / seconds, headers });
         ctx.log(`migration: s3rver ${tool} ${small}: ${seconds.toFixed(1)} s, headers ${JSON.stringify(headers)}`);
       }
@@ -193,7 +87,7 @@ export const benchmark: Benchmark = {
         const fake = await startFakeS3(n);
         try {
           for (const tool of [...order].reverse()) {
-            const seconds = tool === 's3jobs' ? await ours(redis.url, fake.endpoint, 'src/', n, dir) : tool === 'aws' ? await aws(dir, fake.endpoint, 'src/') : await rclone(fake.endpoint, 'src/', 'dst/');
+            const seconds = await toolRun(tool, redis.url, fake.endpoint, 'src/', n, dir, 'dst/');
             runs.push({ tool, server: `fake S3`, objects: n, seconds, perSec: n / seconds });
             ctx.log(`migration: fake S3 ${tool} ${n}: ${seconds.toFixed(1)} s`);
           }

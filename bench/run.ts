@@ -5,25 +5,35 @@
  *
  * --quick     much less work per benchmark; checks that everything runs, figures not for publishing
  * --no-write  leave BENCHMARKS.md alone (results JSON is still written)
+ *
+ * `client` and `migration` bring their Ceph RGW rows along (`client-ceph`, `migration-ceph`: own
+ * sections, so either part can be re-run alone without losing the other's figures); S3JOBS_BENCH_CEPH=0
+ * leaves the Ceph rows out.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Benchmark } from './bench-types.js';
+import { cephWanted } from './ceph.js';
 import { machineInfo, REPO_DIR, replaceSection, writeResults } from './harness.js';
 
 /** Every benchmark, in the order `npm run bench` runs them. Later issue-7 benchmarks add a line here. */
 const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   signer: () => import('./signer.bench.js'),
   client: () => import('./client.bench.js'),
+  'client-ceph': () => import('./client-ceph.bench.js'),
   queue: () => import('./queue.bench.js'),
   producer: () => import('./producer.bench.js'),
   migration: () => import('./migration.bench.js'),
+  'migration-ceph': () => import('./migration-ceph.bench.js'),
   scale: () => import('./scale.bench.js'),
   batching: () => import('./batching.bench.js'),
   large: () => import('./large.bench.js'),
 };
+
+/** A benchmark named on the command line brings its Ceph RGW rows along (unless S3JOBS_BENCH_CEPH=0). */
+const CEPH_COMPANIONS: Record<string, string> = { client: 'client-ceph', migration: 'migration-ceph' };
 
 const BENCHMARKS_MD = join(REPO_DIR, 'BENCHMARKS.md');
 
@@ -47,12 +57,14 @@ async function main(): Promise<void> {
     console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${Object.keys(REGISTRY).join(', ')}`);
     process.exit(2);
   }
-  const selected = names.length > 0 ? names : Object.keys(REGISTRY);
+  // Children get one name each and `--no-companions`: they run exactly that one.
+  const companions = !args.includes('--no-companions') && cephWanted();
+  const selected = [...new Set((names.length > 0 ? names : Object.keys(REGISTRY)).flatMap((n) => (companions && CEPH_COMPANIONS[n] !== undefined ? [n, CEPH_COMPANIONS[n]] : [n])))];
   if (selected.length > 1) {
     // One child process per benchmark: a benchmark's memory figures (peak RSS of this process)
     // must not include what an earlier benchmark left behind.
     for (const name of selected) {
-      const flags = args.filter((a) => a.startsWith('--'));
+      const flags = [...args.filter((a) => a.startsWith('--') && a !== '--no-companions'), '--no-companions'];
       const code = await new Promise<number | null>((done) => {
         const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...flags, name], { stdio: 'inherit' });
         child.on('exit', done);
@@ -78,6 +90,10 @@ async function main(): Promise<void> {
     if (write) {
       // Re-read for every benchmark: the file is only ever touched section by section.
       const current = existsSync(BENCHMARKS_MD) ? await readFile(BENCHMARKS_MD, 'utf8') : PREAMBLE;
+      if (outcome.skipped !== undefined && current.includes(`<!-- bench:${name} -->`)) {
+        log(`bench: ${name} NOT MEASURED (${outcome.skipped}); BENCHMARKS.md section "${name}" keeps its earlier figures`);
+        continue;
+      }
       await writeFile(BENCHMARKS_MD, replaceSection(current, name, outcome.markdown));
       log(`bench: BENCHMARKS.md section "${name}" rewritten`);
     }

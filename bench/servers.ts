@@ -42,15 +42,21 @@ export async function startFakeS3(listedObjects = 0): Promise<FakeS3> {
   return { endpoint, pid: child.pid, stop: () => void child.stdin?.end() };
 }
 
-/** A config whose profile `bench` points at `endpoint`, quiet logs, no retention surprises. */
-export function benchConfig(redisUrl: string, endpoint: string, queue: string, worker: Partial<WorkerSettings> = {}): S3JobsConfig {
+/** A config whose profile `bench` points at `endpoint` (s3rver's keys unless `keys` says otherwise), quiet logs, no retention surprises. */
+export function benchConfig(
+  redisUrl: string,
+  endpoint: string,
+  queue: string,
+  worker: Partial<WorkerSettings> = {},
+  keys: { accessKey: string; secretKey: string; region: string } = { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION },
+): S3JobsConfig {
   return buildConfig({
     overrides: {
       redisUrl,
       queue,
       prefix: '{s3jobs}',
       logLevel: 'silent',
-      profiles: { [PROFILE]: { endpoint, accessKey: ACCESS_KEY, secretKey: SECRET_KEY, region: REGION, forcePathStyle: true } },
+      profiles: { [PROFILE]: { endpoint, ...keys, forcePathStyle: true } },
       worker: { concurrency: 32, ...worker },
     },
   });
