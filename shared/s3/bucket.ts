@@ -458,6 +458,7 @@ export class S3Bucket {
   /** Writes an ACL: a canned one, or a full policy (as read by getAcl); `versionId` writes that version's. */
   async putAcl(key: string, acl: CannedAcl | AccessControlPolicy, options: CallOptions & { versionId?: string | undefined } = {}): Promise<void> {
     assertKey(key);
+    const query = versionQuery('acl', options.versionId);
     let req: Omit<S3Request, 'endpoint' | 'bucket' | 'path' | 'timeout' | 'signal'>;
     if (typeof acl === 'string') {
       assertCannedAcl(acl, 'acl', 'object');
@@ -469,29 +470,6 @@ export class S3Bucket {
     await res.body.dump();
   }
 
-  /**
-   * Server-side copy of `source` ("<bucket>/<key>") to `key` in this bucket.
-   *
-   * - `acl` is required: S3 never copies ACLs (`'replicate-source'` reads and re-writes the source's).
-   * - With `metadata`, user metadata is replaced and the source's system headers are kept (S3's
-   *   REPLACE would drop them); `mimetype`/`headers` change those. Without them S3 copies all.
-   * - Sources above 5 GiB (or `multipart.threshold`) are copied with parallel UploadPartCopy.
-   * - A 200 answer that carries an `<Error>` is thrown as the S3Error it is.
-   */
-  async copy(source: string, key: string, options: CopyOptions): Promise<CopyResult> {
-    const src = splitCopySource(source, 'source');
-    const query = versionQuery('acl', options.versionId);
-    assertKey(key);
-    const acl = assertCopyAcl(options?.acl);
-    const multipart = resolveMultipartOptions(options.multipart);
-    const keys = { source: customerKey(options.sourceSseCustomerKey, 'sourceSseCustomerKey'), destination: customerKey(options.sseCustomerKey, 'sseCustomerKey') };
-    if (options.ifMatch !== undefined) this.assertGuard(options.requireGuard, `copy of ${src.bucket}/${src.key} to ${this.name}/${key}`);
-    const change = {
-      metadata: options.metadata === undefined ? undefined : normalizeMetadata(options.metadata, 'metadata'),
-      mimetype: options.mimetype,
-      headers: options.headers,
-    };
-    const threshold = multipart.threshold;
   /** The object's tags (GET ?tagging), key → value; `versionId` reads that version's. */
   async getTagging(key: string, options: CallOptions & { versionId?: string | undefined } = {}): Promise<Record<string, string>> {
     assertKey(key);
@@ -532,6 +510,28 @@ export class S3Bucket {
     await res.body.dump();
   }
 
+  /**
+   * Server-side copy of `source` ("<bucket>/<key>") to `key` in this bucket.
+   *
+   * - `acl` is required: S3 never copies ACLs (`'replicate-source'` reads and re-writes the source's).
+   * - With `metadata`, user metadata is replaced and the source's system headers are kept (S3's
+   *   REPLACE would drop them); `mimetype`/`headers` change those. Without them S3 copies all.
+   * - Sources above 5 GiB (or `multipart.threshold`) are copied with parallel UploadPartCopy.
+   * - A 200 answer that carries an `<Error>` is thrown as the S3Error it is.
+   */
+  async copy(source: string, key: string, options: CopyOptions): Promise<CopyResult> {
+    const src = splitCopySource(source, 'source');
+    assertKey(key);
+    const acl = assertCopyAcl(options?.acl);
+    const multipart = resolveMultipartOptions(options.multipart);
+    const keys = { source: customerKey(options.sourceSseCustomerKey, 'sourceSseCustomerKey'), destination: customerKey(options.sseCustomerKey, 'sseCustomerKey') };
+    if (options.ifMatch !== undefined) this.assertGuard(options.requireGuard, `copy of ${src.bucket}/${src.key} to ${this.name}/${key}`);
+    const change = {
+      metadata: options.metadata === undefined ? undefined : normalizeMetadata(options.metadata, 'metadata'),
+      mimetype: options.mimetype,
+      headers: options.headers,
+    };
+    const threshold = multipart.threshold;
     let head = options.sourceInfo;
     // A HEAD is needed to keep system headers under REPLACE, and to pick multipart below 5 GiB.
     if (head === undefined && (planCopyHeaders(change).needsSourceHead || threshold < MAX_SINGLE_COPY_BYTES))
@@ -919,6 +919,11 @@ export class S3Bucket {
 }
 
 /** `/<bucket>/<key>` with the key URL-encoded (S3 requires it; a raw `+` would read as a space). */
+/** The query of an object sub-resource (`?acl`, `?tagging`), of one version when `versionId` is given. */
+function versionQuery(subresource: string, versionId: string | undefined): Record<string, string> {
+  return versionId === undefined ? { [subresource]: '' } : { [subresource]: '', versionId };
+}
+
 export function copySourceHeader(bucket: string, key: string, versionId?: string): string {
   return uriEncodePath(`/${bucket}/${key}`) + (versionId === undefined ? '' : `?versionId=${encodeURIComponent(versionId)}`);
 }
@@ -941,11 +946,6 @@ function copyPlan(
   if (storageClass !== undefined) headers['x-amz-storage-class'] = storageClass;
   else if (plan.directive === 'REPLACE' && head !== undefined && head.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = head.storageClass;
   Object.assign(headers, writeSse(head, destinationKey));
-/** The query of an object sub-resource (`?acl`, `?tagging`), of one version when `versionId` is given. */
-function versionQuery(subresource: string, versionId: string | undefined): Record<string, string> {
-  return versionId === undefined ? { [subresource]: '' } : { [subresource]: '', versionId };
-}
-
   return { directive: plan.directive, headers, pin };
 }
 
