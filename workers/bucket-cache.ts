@@ -6,6 +6,7 @@ import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
 import { S3Bucket } from '../shared/s3/bucket.js';
 import type { Dispatcher } from 'undici';
 import type { RequestObservation } from '../shared/s3/request.js';
+import { resolveStoreProfile } from './store-profile.js';
 
 export class BucketCache {
   readonly #config: S3JobsConfig;
@@ -44,6 +45,9 @@ export class BucketCache {
           region: p.region,
           forcePathStyle: p.forcePathStyle,
           timeout: p.requestTimeoutMs ?? null,
+          // What the store does where stores differ (condition header names, CreateBucket answers).
+          store: resolveStoreProfile(p),
+          requireGuard: p.requireGuard,
         },
         { transport: { progressTimeout: this.#config.worker.stallTimeoutMs, onRequest: this.#onRequest, dispatcher: this.#dispatcher } },
       );

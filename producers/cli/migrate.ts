@@ -61,10 +61,11 @@ const OPTIONS = {
   'fail-after': { type: 'string' },
   report: { type: 'string' },
   'no-wait': { type: 'boolean' },
+  'require-guard': { type: 'boolean' },
 } as const;
 
 /** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
-const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size'] as const;
+const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard'] as const;
 
 /** Which flag sets each field of the job, for validation messages. */
 const FLAGS: Record<string, string> = {
@@ -172,6 +173,8 @@ function specFrom(values: ParsedValues): MigrationSpec {
   if (mimetypeFromExtension) spec.mimetypeFromExtension = true;
   if (Object.keys(headers).length > 0) spec.headers = headers;
   if (Object.keys(filter).length > 0) spec.filter = filter;
+  // Only when given: a spec without it keeps the run id it had before the flag existed.
+  if (booleanFlag(values, 'require-guard')) spec.requireGuard = true;
   // Every job of the run is this probe with another key: check it the way the workers will.
   validatePayload(rewriteJobFor(spec, { key: `${prefix ?? ''}probe` }, undefined, undefined), FLAGS);
   return spec;
@@ -443,6 +446,9 @@ Which objects:
   --min-size N, --max-size N only objects of N bytes or more / at most N bytes
   --profile NAME             connection profile to list with (default "default"); the workers
                              need one of the same name
+  --require-guard            refuse each rewrite (dead-lettered S3JOBS_UNGUARDED) where the store
+                             is not known to honour the ETag guard that keeps an upload made
+                             meanwhile from being overwritten (see S3JOBS_PROFILE_<NAME>_PROVIDER)
 
 The run:
   --run-id ID                name the run (default: a hash of the options above); an existing run

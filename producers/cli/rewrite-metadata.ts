@@ -32,6 +32,7 @@ const OPTIONS = {
   mimetype: { type: 'string' },
   header: { type: 'string', multiple: true },
   'if-match': { type: 'string' },
+  'require-guard': { type: 'boolean' },
 } as const;
 
 const FLAGS: Record<string, string> = {
@@ -44,6 +45,7 @@ const FLAGS: Record<string, string> = {
   mimetype: '--mimetype',
   headers: '--header',
   expectedEtag: '--if-match',
+  requireGuard: '--require-guard',
   profile: '--profile',
   timeoutMs: '--timeout-ms',
 };
@@ -81,6 +83,7 @@ export function parseRewriteMetadataArgs(argv: readonly string[]): Parsed<Enqueu
       headers: parsePairs(listFlag(values, 'header'), '--header'),
       acl,
       expectedEtag: stringFlag(values, 'if-match'),
+      requireGuard: booleanFlag(values, 'require-guard') ? true : undefined,
       timeoutMs: options.timeoutMs,
     }),
     FLAGS,
@@ -109,7 +112,11 @@ kept. A worker skips the copy when nothing would change (the result says "change
   --mimetype TYPE       new Content-Type
   --header NAME=VALUE   set a system header (repeat): cache-control, content-disposition,
                         content-encoding, content-language, expires, ...; NAME= removes it
-  --if-match ETAG       rewrite only if the object still has this ETag (else PreconditionFailed)`,
+  --if-match ETAG       rewrite only if the object still has this ETag (else PreconditionFailed);
+                        quoted or not
+  --require-guard       refuse (dead-lettered S3JOBS_UNGUARDED) where the store is not known to
+                        honour the ETag guard of the self-copy (see S3JOBS_PROFILE_<NAME>_PROVIDER);
+                        the result's "guarded" says whether it held`,
   enqueue: true,
 });
 

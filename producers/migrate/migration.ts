@@ -49,6 +49,8 @@ export interface MigrationSpec {
   headers?: Record<string, string> | undefined;
   acl: CopyAcl;
   filter?: KeyFilterOptions | undefined;
+  /** Refuse every rewrite where the store is not known to honour the ETag guard (`--require-guard`). */
+  requireGuard?: boolean | undefined;
 }
 
 /** Where the run is, for progress displays. */
@@ -175,6 +177,7 @@ export function rewriteBatchFor(spec: MigrationSpec, objects: { key: string; slo
   if (spec.remove !== undefined) job.remove = spec.remove;
   if (spec.headers !== undefined) job.headers = spec.headers;
   if (spec.mimetypeFromExtension === true) job.mimetypeFromExtension = true;
+  if (spec.requireGuard === true) job.requireGuard = true;
   return job;
 }
 
@@ -232,6 +235,7 @@ export function rewriteJobFor(spec: MigrationSpec, object: Pick<ListedObject, 'k
     const type = mimetypeFromKey(object.key);
     if (type !== undefined) job.mimetype = type;
   }
+  if (spec.requireGuard === true) job.requireGuard = true;
   if (runId !== undefined) job.runId = runId;
   if (slot !== undefined) job.runSlot = slot;
   return job;

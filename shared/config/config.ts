@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { ErrorCodes, S3JobsError, ValidationError } from '../errors.js';
 import { assertClusterPrefix, isClusterUrl, parseRedisUrl, redactClusterUrl } from '../queue/redis-url.js';
+import { PROVIDER_NAMES, providerProfile, type ProviderName } from '../s3/store-profile.js';
 
 /** Credentials and location of one S3 service. Jobs name a profile; only workers hold these. */
 export interface ConnectionProfile {
@@ -20,6 +21,13 @@ export interface ConnectionProfile {
   forcePathStyle?: boolean | undefined;
   /** Per-request timeout (ms); undefined = none beyond the job deadline. */
   requestTimeoutMs?: number | undefined;
+  /**
+   * Which store this is, selecting a preset of what it does (shared/s3/store-profile.ts): `aws`,
+   * `ceph`, `s3rver`, `other`. Undefined: nothing is assumed (DOCUMENTED_S3).
+   */
+  provider?: ProviderName | undefined;
+  /** Refuse metadata rewrites (and copies with an expected ETag) unless the store is known to honour copy conditions. */
+  requireGuard?: boolean | undefined;
 }
 
 export interface WorkerSettings {
@@ -118,6 +126,8 @@ const profileSchema = z.strictObject({
   sessionToken: z.string().min(1).optional(),
   forcePathStyle: z.boolean().optional(),
   requestTimeoutMs: positiveInt.optional(),
+  provider: z.enum(PROVIDER_NAMES as [ProviderName, ...ProviderName[]], { error: `must be one of ${PROVIDER_NAMES.join(', ')}` }).optional(),
+  requireGuard: z.boolean().optional(),
 });
 
 const configSchema = z.strictObject({
@@ -169,12 +179,20 @@ function strFrom(env: Env, name: string): string | undefined {
   return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
 }
 
+/** A provider name, checked here so the error names the variable and lists the allowed names. */
+function providerFrom(env: Env, name: string): ProviderName | undefined {
+  const raw = strFrom(env, name);
+  if (raw === undefined) return undefined;
+  providerProfile(raw, name);
+  return raw.toLowerCase() as ProviderName;
+}
+
 /** Profiles from `S3JOBS_PROFILE_<NAME>_*` (NAME lower-cased, `_` kept) and the AWS_* "default". */
 function profilesFromEnv(env: Env): Record<string, Partial<ConnectionProfile>> {
   const names = new Set<string>();
   for (const name of (env.S3JOBS_PROFILES ?? '').split(',')) if (name.trim() !== '') names.add(name.trim().toUpperCase().replace(/-/g, '_'));
   for (const key of Object.keys(env)) {
-    const m = /^S3JOBS_PROFILE_([A-Z0-9_]+?)_(ENDPOINT|REGION|ACCESS_KEY|SECRET_KEY|SESSION_TOKEN|FORCE_PATH_STYLE|REQUEST_TIMEOUT_MS)$/.exec(key);
+    const m = /^S3JOBS_PROFILE_([A-Z0-9_]+?)_(ENDPOINT|REGION|ACCESS_KEY|SECRET_KEY|SESSION_TOKEN|FORCE_PATH_STYLE|REQUEST_TIMEOUT_MS|PROVIDER|REQUIRE_GUARD)$/.exec(key);
     if (m?.[1] !== undefined) names.add(m[1]);
   }
   const profiles: Record<string, Partial<ConnectionProfile>> = {};
@@ -188,6 +206,8 @@ function profilesFromEnv(env: Env): Record<string, Partial<ConnectionProfile>> {
       sessionToken: strFrom(env, `${p}SESSION_TOKEN`),
       forcePathStyle: boolFrom(env, `${p}FORCE_PATH_STYLE`),
       requestTimeoutMs: intFrom(env, `${p}REQUEST_TIMEOUT_MS`),
+      provider: providerFrom(env, `${p}PROVIDER`),
+      requireGuard: boolFrom(env, `${p}REQUIRE_GUARD`),
     });
   }
   if (profiles.default === undefined && env.AWS_ACCESS_KEY_ID !== undefined && env.AWS_SECRET_ACCESS_KEY !== undefined) {

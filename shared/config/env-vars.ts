@@ -40,6 +40,9 @@ export const ENV_VARS = {
   'S3JOBS_PROFILE_<NAME>_SESSION_TOKEN': 'Session token of profile NAME (temporary credentials).',
   'S3JOBS_PROFILE_<NAME>_FORCE_PATH_STYLE': 'true/false: path-style addressing for profile NAME.',
   'S3JOBS_PROFILE_<NAME>_REQUEST_TIMEOUT_MS': 'Per-request timeout of profile NAME, ms. Default none (the job deadline bounds requests).',
+  'S3JOBS_PROFILE_<NAME>_PROVIDER':
+    'Which store profile NAME talks to: aws, ceph, s3rver or other. Selects what s3jobs assumes where stores differ (copy-condition header names, CreateBucket answers, multipart completion). Default: nothing assumed (both condition names sent, guard reported unverified).',
+  'S3JOBS_PROFILE_<NAME>_REQUIRE_GUARD': "true/false: refuse metadata rewrites (dead-lettered S3JOBS_UNGUARDED) unless profile NAME's store is known to honour copy conditions. Default false.",
   AWS_ACCESS_KEY_ID: 'With AWS_SECRET_ACCESS_KEY: defines profile "default" when no S3JOBS_PROFILE_DEFAULT_* is set.',
   AWS_SECRET_ACCESS_KEY: 'See AWS_ACCESS_KEY_ID.',
   AWS_SESSION_TOKEN: 'Session token of the "default" profile built from AWS_* variables.',
@@ -53,5 +56,5 @@ export type EnvVarName = keyof typeof ENV_VARS;
 /** True when `name` is read by s3jobs (profile variables match their pattern). */
 export function isKnownEnvVar(name: string): boolean {
   if (Object.hasOwn(ENV_VARS, name)) return true;
-  return /^S3JOBS_PROFILE_[A-Z0-9_]+_(ENDPOINT|REGION|ACCESS_KEY|SECRET_KEY|SESSION_TOKEN|FORCE_PATH_STYLE|REQUEST_TIMEOUT_MS)$/.test(name);
+  return /^S3JOBS_PROFILE_[A-Z0-9_]+_(ENDPOINT|REGION|ACCESS_KEY|SECRET_KEY|SESSION_TOKEN|FORCE_PATH_STYLE|REQUEST_TIMEOUT_MS|PROVIDER|REQUIRE_GUARD)$/.test(name);
 }

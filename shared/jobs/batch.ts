@@ -16,6 +16,7 @@ export function batchObjectJob(batch: MetadataRewriteBatchJob, object: BatchObje
   if (batch.remove !== undefined) job.remove = batch.remove;
   if (batch.replace !== undefined) job.replace = batch.replace;
   if (batch.headers !== undefined) job.headers = batch.headers;
+  if (batch.requireGuard !== undefined) job.requireGuard = batch.requireGuard;
   const mimetype = batch.mimetypeFromExtension === true ? (mimetypeFromKey(object.key) ?? batch.mimetype) : batch.mimetype;
   if (mimetype !== undefined) job.mimetype = mimetype;
   return job;

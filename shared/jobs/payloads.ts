@@ -101,6 +101,11 @@ const rewriteChanges = {
   mimetype: z.string().min(1).max(256).optional(),
   headers: headers.optional(),
   acl: objectAcl,
+  /**
+   * Refuse to rewrite where the store is not known to honour the ETag guard (dead-lettered
+   * S3JOBS_UNGUARDED, never retried) instead of rewriting unguarded. `--require-guard`.
+   */
+  requireGuard: z.boolean().optional(),
 };
 
 /**

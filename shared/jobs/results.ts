@@ -1,4 +1,5 @@
 /** What each job kind returns; readable by producers through the job's return value. */
+import type { CopyGuard } from '../s3/store-profile.js';
 
 interface ResultBase {
   /** Wall time of the successful attempt, ms. */
@@ -15,6 +16,12 @@ export interface CopyJobResult extends ResultBase {
   /** Whether the job deadline was lifted because the source is a large transfer. */
   largeTransfer: boolean;
   changed: true;
+  /**
+   * Set when the copy carried a source condition (`expectedSourceEtag`, or the ETag of the source
+   * HEAD a metadata-replacing copy pins): whether the store honours it — `false` where it copies
+   * whatever the condition says, `'unverified'` where never checked.
+   */
+  guarded?: CopyGuard | undefined;
   /** Set for a copy between two stores, streamed through the worker. */
   streamed?: StreamedCopyResult | undefined;
 }
@@ -34,6 +41,12 @@ export interface MetadataRewriteJobResult extends ResultBase {
   etag: string;
   previousEtag: string;
   bytes: number;
+  /**
+   * Whether the rewrite's copy is guarded by the ETag it read on this store: `false` where the
+   * store ignores copy conditions (an upload made meanwhile could be overwritten with stale
+   * metadata), `'unverified'` where never checked.
+   */
+  guarded: CopyGuard;
 }
 
 export interface BucketJobResult extends ResultBase {
@@ -79,6 +92,8 @@ export interface MetadataRewriteBatchJobResult extends ResultBase {
   skipped: number;
   /** True when at least one object was rewritten. */
   changed: boolean;
+  /** Whether each object's rewrite is guarded on this store (see MetadataRewriteJobResult.guarded). */
+  guarded: CopyGuard;
 }
 
 export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | BucketJobResult | SyncJobResult;

@@ -227,7 +227,7 @@ export S3_TEST_ACCESS_KEY=$access_key
 export S3_TEST_SECRET_KEY=$secret_key
 export S3_TEST_REGION=us-east-1
 export S3_TEST_LOCATION=default
-export S3_TEST_STORE=ceph
+export S3_TEST_PROVIDER=ceph
 ENV
 }
 

@@ -11,7 +11,7 @@ const created: S3Bucket[] = [];
 
 export function bucketOptions(name: string, extra: Partial<S3BucketOptions> = {}): S3BucketOptions {
   const target = s3Target();
-  return { name, accessKey: target.accessKey, secretKey: target.secretKey, endpoint: target.endpoint, region: target.region, ...extra };
+  return { name, accessKey: target.accessKey, secretKey: target.secretKey, endpoint: target.endpoint, region: target.region, store: target.store, ...extra };
 }
 
 export function bucketClient(name: string, extra: Partial<S3BucketOptions> = {}): S3Bucket {

@@ -3,16 +3,22 @@
  *
  * - `S3_TEST_ENDPOINT` set: an external S3-compatible server (`kind: 'external'`), with
  *   `S3_TEST_ACCESS_KEY`, `S3_TEST_SECRET_KEY` (both required), `S3_TEST_REGION` (default
- *   us-east-1), `S3_TEST_LOCATION` (a LocationConstraint that server accepts; optional) and
- *   `S3_TEST_LACKS` (comma list of features it does not implement; default none).
- * - otherwise: the s3rver child started by `global-setup.ts` (`kind: 's3rver'`), which lacks
- *   every feature in `S3_FEATURES`.
+ *   us-east-1), `S3_TEST_LOCATION` (a LocationConstraint that server accepts; optional),
+ *   `S3_TEST_LACKS` (comma list of features it does not implement; default none) and
+ *   `S3_TEST_PROVIDER` (which store it is: a name of PROVIDER_PROFILES, e.g. `ceph`; default none,
+ *   and the client assumes nothing: DOCUMENTED_S3).
+ * - otherwise: the s3rver child started by `global-setup.ts` (`kind: 's3rver'`, provider
+ *   `s3rver`), which lacks every feature in `S3_FEATURES`.
+ * `target.store` is the StoreProfile tests hand to S3Bucket (`bucketOptions`) and to workers
+ * (`target.provider` in their connection profiles). A store whose profile says it honours no copy
+ * condition lacks `copy-conditions` whatever S3_TEST_LACKS says.
  *
  * Use: `const target = s3Target()`, `const bucket = uniqueBucketName('copy')`, and
  * `it.skipIf(!serverHas('acl'))('copies the ACL', ...)` — `serverHas` prints why it is skipping.
  */
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
+import { DOCUMENTED_S3, PROVIDER_PROFILES, providerProfile, type ProviderName, type StoreProfile } from '../../shared/s3/store-profile.js';
 import './provided-context.js';
 
 /** Features some servers (s3rver in particular) do not implement. */
@@ -37,6 +43,10 @@ export interface S3Target {
   location: string | undefined;
   /** Features this server does not implement. */
   lacks: ReadonlySet<S3Feature>;
+  /** Which store it is (`S3_TEST_PROVIDER`), or undefined when not said. */
+  provider: ProviderName | undefined;
+  /** What the client assumes of it: the provider's preset, else DOCUMENTED_S3. */
+  store: StoreProfile;
 }
 
 function isFeature(name: string): name is S3Feature {
@@ -77,6 +87,10 @@ export function externalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): S3T
   if (!accessKey || !secretKey) {
     throw new Error('S3_TEST_ENDPOINT is set: S3_TEST_ACCESS_KEY and S3_TEST_SECRET_KEY are required');
   }
+  const providerName = env.S3_TEST_PROVIDER?.trim() || undefined;
+  const store = providerName === undefined ? DOCUMENTED_S3 : providerProfile(providerName, 'S3_TEST_PROVIDER');
+  const lacks = parseLacks(env.S3_TEST_LACKS);
+  if (store.copyConditions === 'none') lacks.add('copy-conditions');
   return {
     kind: 'external',
     endpoint: endpoint.replace(/\/+$/, ''),
@@ -84,7 +98,9 @@ export function externalTargetFromEnv(env: NodeJS.ProcessEnv = process.env): S3T
     secretKey,
     region: env.S3_TEST_REGION?.trim() || 'us-east-1',
     location: env.S3_TEST_LOCATION?.trim() || undefined,
-    lacks: parseLacks(env.S3_TEST_LACKS),
+    lacks,
+    provider: providerName === undefined ? undefined : (providerName.toLowerCase() as ProviderName),
+    store,
   };
 }
 
@@ -113,6 +129,8 @@ export function s3Target(): S3Target {
     region: provided.region,
     location: undefined,
     lacks: new Set(S3_FEATURES),
+    provider: 's3rver',
+    store: PROVIDER_PROFILES.s3rver,
   };
   return cached;
 }

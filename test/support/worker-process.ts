@@ -61,6 +61,8 @@ export function workerEnv(config: S3JobsConfig): Record<string, string> {
     env[`${v}SECRET_KEY`] = p.secretKey;
     if (p.sessionToken !== undefined) env[`${v}SESSION_TOKEN`] = p.sessionToken;
     if (p.forcePathStyle !== undefined) env[`${v}FORCE_PATH_STYLE`] = String(p.forcePathStyle);
+    if (p.provider !== undefined) env[`${v}PROVIDER`] = p.provider;
+    if (p.requireGuard !== undefined) env[`${v}REQUIRE_GUARD`] = String(p.requireGuard);
   }
   return env;
 }

@@ -63,6 +63,8 @@ export async function processCopy(job: CopyJob, ctx: ProcessorContext): Promise<
     multipart: copied.multipart,
     largeTransfer,
     changed: true,
+    // Present when the copy carried a source condition (expectedSourceEtag, or the HEAD's ETag).
+    ...(copied.guarded === undefined ? {} : { guarded: copied.guarded }),
     durationMs: ctx.now() - ctx.startedAt,
   };
 }

@@ -39,6 +39,10 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
   if (runs === undefined || deadLetterObject === undefined)
     throw new S3JobsError('S3JOBS_BATCH_UNSUPPORTED', 'metadata-rewrite-batch jobs need a worker with a run store and a dead-letter queue (startWorker)', { retryable: false });
 
+  // A batch that requires a guard the store does not give is refused whole, before any object:
+  // dead-lettered with S3JOBS_UNGUARDED like each of its objects would be.
+  const bucket = ctx.bucketFor(batch.profile, batch.bucket);
+  bucket.assertGuard(batch.requireGuard, `metadata rewrite batch of ${batch.objects.length} objects in ${batch.bucket}`);
   const finished = await runs.finishedSlots(batch.runId, batch.objects.map((o) => o.slot));
   const todo = batch.objects.filter((_, i) => !finished[i]);
   const pending: { slot: number; outcome: Outcome }[] = [];
@@ -111,6 +115,7 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
     deadLettered,
     skipped: batch.objects.length - todo.length,
     changed: rewritten > 0,
+    guarded: bucket.guard,
     durationMs: ctx.now() - ctx.startedAt,
   };
 }

@@ -28,6 +28,8 @@ export async function processMetadataRewrite(job: MetadataRewriteJob, ctx: Proce
     mimetype: job.mimetype,
     headers: job.headers,
     ifMatch: job.expectedEtag,
+    // Refuse (S3JOBS_UNGUARDED, dead-lettered) where the store is not known to honour the guard.
+    requireGuard: job.requireGuard,
     // The HEAD above, reused: the rewrite is guarded by its ETag all the same.
     currentInfo: head,
     multipart: ctx.multipart,
@@ -52,6 +54,7 @@ export async function processMetadataRewrite(job: MetadataRewriteJob, ctx: Proce
     etag: result.etag,
     previousEtag: result.previousEtag,
     bytes: result.size,
+    guarded: result.guarded,
     durationMs: ctx.now() - ctx.startedAt,
   };
 }

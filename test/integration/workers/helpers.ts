@@ -59,7 +59,7 @@ export function testConfig(queue: string, endpoint: string, overrides: ConfigOve
       logLevel: 'debug',
       ...overrides,
       profiles: {
-        [PROFILE]: { endpoint, accessKey: target.accessKey, secretKey: target.secretKey, region: target.region, forcePathStyle: true },
+        [PROFILE]: { endpoint, accessKey: target.accessKey, secretKey: target.secretKey, region: target.region, forcePathStyle: true, provider: target.provider },
         decoy: { endpoint, accessKey: 'DECOYACCESS', secretKey: DECOY_SECRET, sessionToken: `${DECOY_SECRET}-token` },
         ...overrides.profiles,
       },
