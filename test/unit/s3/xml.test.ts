@@ -142,6 +142,32 @@ describe('parseCopyResult', () => {
     expect(parseCopyResult(body)).toEqual({ etag: '"9b2cf535f27731c974343645a3985328"', lastModified: new Date('2024-05-01T12:00:00.000Z') });
   });
 
+  // Two readers (a regex for the plain shape, the full parser for the rest) must agree. A comment
+  // inside the root sends the same document down the full parser.
+  const viaParser = (body: string): string => body.replace(/(<Copy(?:Object|Part)Result[^>]*>)/, '$1<!-- x -->');
+  it.each([
+    ['Ceph RGW (unquoted ETag, no blanks)', `<?xml version="1.0" encoding="UTF-8"?><CopyObjectResult ${NS}><LastModified>2026-12-03T23:05:12.235Z</LastModified><ETag>e33b2743a34499b7b3bd879d641902c9</ETag></CopyObjectResult>`],
+    ['AWS (lines and indentation)', `${DECL}<CopyObjectResult ${NS}>\n  <LastModified>2026-12-03T23:05:12.000Z</LastModified>\n  <ETag>"e33b2743a34499b7b3bd879d641902c9"</ETag>\n</CopyObjectResult>\n`],
+    ['ETag first, &quot; entities', `<CopyPartResult><ETag>&quot;e33b2743a34499b7b3bd879d641902c9&quot;</ETag><LastModified>2026-12-03T23:05:12Z</LastModified></CopyPartResult>`],
+    ['a multipart-looking ETag', `<CopyObjectResult><LastModified>2026-12-03T23:05:12Z</LastModified><ETag>"e33b2743a34499b7b3bd879d641902c9-3"</ETag></CopyObjectResult>`],
+  ])('reads %s the same whichever reader takes it', (_name, body) => {
+    const result = parseCopyResult(body);
+    expect(result.etag).toMatch(/^"e33b2743a34499b7b3bd879d641902c9(-3)?"$/);
+    expect(result.lastModified).toEqual(new Date(/<LastModified>([^<]*)</.exec(body)![1]!));
+    expect(parseCopyResult(viaParser(body))).toEqual(result);
+  });
+
+  it('reads a result with more elements than the plain shape (a checksum) through the full parser', () => {
+    const body = `${DECL}<CopyObjectResult ${NS}><ETag>"9b2cf535f27731c974343645a3985328"</ETag><LastModified>2024-05-01T12:00:00.000Z</LastModified><ChecksumCRC32>i9gj4w==</ChecksumCRC32></CopyObjectResult>`;
+    expect(parseCopyResult(body)).toEqual({ etag: '"9b2cf535f27731c974343645a3985328"', lastModified: new Date('2024-05-01T12:00:00.000Z') });
+  });
+
+  it('refuses a plain-shaped result with a bad date or text after the root, as the full parser does', () => {
+    expectBadResponse(() => parseCopyResult('<CopyObjectResult><LastModified>yesterday</LastModified><ETag>"a"</ETag></CopyObjectResult>'), /CopyObjectResult\.LastModified> is not a date/);
+    expectBadResponse(() => parseCopyResult('<CopyObjectResult><LastModified>2024-05-01T12:00:00Z</LastModified><ETag>"a"</ETag></CopyObjectResult><X/>'), /.+/);
+    expectBadResponse(() => parseCopyResult('<CopyObjectResult><LastModified>2024-05-01T12:00:00Z</LastModified><ETag>"a"</ETag></CopyPartResult>'), /.+/);
+  });
+
   it('throws the S3Error of a 200 whose body is an <Error> (the copy failed)', () => {
     const body = `${DECL}\n<Error>\n<Code>InternalError</Code>\n<Message>We encountered an internal error. Please try again.</Message>\n<RequestId>656c76696e6727732072657175657374</RequestId>\n<HostId>Uuag1LuByRx9e6j5Onimru9pO4ZVKnJ2Qz7/C1NPcfTWAtRPfTaOFg==</HostId>\n</Error>`;
     const error = thrown(() => parseCopyResult(body));
