@@ -4,9 +4,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildConfig } from '../../../shared/config/config.js';
+import type { MetadataRewriteJobResult } from '../../../shared/jobs/index.js';
 import { storeFindingsKey, type StoredFindings } from '../../../shared/s3/store-findings.js';
+import { BucketCache } from '../../../workers/bucket-cache.js';
 import { profileEndpoints, StoreFindingsCache } from '../../../workers/store-findings.js';
-import { createRedis } from '../../support/redis.js';
+import { cleanupBuckets, freshBucket } from '../../support/buckets.js';
+import { createRedis, redisUrl } from '../../support/redis.js';
+import { s3Target } from '../../support/s3-env.js';
+import { workerTestEnv } from './helpers.js';
 
 const redis = createRedis();
 const keys: string[] = [];
@@ -14,6 +20,7 @@ const keys: string[] = [];
 afterAll(async () => {
   if (keys.length > 0) await redis.del(...keys);
   await redis.quit();
+  await cleanupBuckets();
 });
 
 function prefix(): string {
@@ -98,5 +105,52 @@ describe('store findings for workers', () => {
     await redis.del(storeFindingsKey(p, 'http://s:1'));
     await new Promise((r) => setTimeout(r, 200));
     expect(cache.get('http://s:1')).toMatchObject({ multipartCompletionEtag: 'may-be-empty' });
+  });
+});
+
+describe('the worker uses the findings', () => {
+  it('BucketCache: a profile without a preset gets the findings; after a change, new clients get the new ones', async () => {
+    const p = prefix();
+    const config = buildConfig({ overrides: { redisUrl: redisUrl(), prefix: p, profiles: { store: { endpoint: 'http://store:7480', accessKey: 'a', secretKey: 's' }, ceph: { endpoint: 'http://store:7480', accessKey: 'a', secretKey: 's', provider: 'ceph' } } } });
+    let buckets: BucketCache | undefined;
+    const cache = new StoreFindingsCache({ redis, prefix: p, endpoints: profileEndpoints(config.profiles), onChange: () => buckets?.retire() });
+    buckets = new BucketCache(config, undefined, undefined, cache);
+    await cache.refresh();
+    const before = buckets.bucketFor('store', 'media');
+    expect(before.store).toMatchObject({ source: 'documented', copyConditions: 'unknown' });
+
+    await save(p, 'http://store:7480', record('http://store:7480', { source: 'doctor:1', copyConditions: 'both', ownedBucketCreate: '409' }));
+    await cache.refresh();
+    const after = buckets.bucketFor('store', 'media');
+    expect(after).not.toBe(before);
+    expect(after.store).toMatchObject({ source: 'doctor:1 over documented', copyConditions: 'both', ownedBucketCreate: '409' });
+    // Over a preset: the findings win where they say something, the preset keeps the rest.
+    expect(buckets.bucketFor('ceph', 'media').store).toEqual({ source: 'doctor:1 over provider:ceph', copyConditions: 'both', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '409' });
+    // Same findings re-read: the clients stay.
+    await cache.refresh();
+    expect(buckets.bucketFor('store', 'media')).toBe(after);
+    await buckets.close();
+  });
+
+  it('a worker reads them before its first job: a rewrite is guarded as the findings say', async () => {
+    const target = s3Target();
+    const p = prefix();
+    const endpoint = new URL(target.endpoint).origin;
+    // A profile with no provider: without findings the guard would be "unverified".
+    const env = await workerTestEnv({ overrides: { prefix: p, profiles: { bare: { endpoint: target.endpoint, accessKey: target.accessKey, secretKey: target.secretKey, region: target.region, forcePathStyle: true } } } });
+    try {
+      const bucket = await freshBucket('findings-worker');
+      await bucket.put('doc.txt', 'hello', { mimetype: 'text/plain' });
+      const support = target.kind === 's3rver' ? 'none' : (process.env.S3_TEST_PROVIDER ?? process.env.S3_TEST_STORE) === 'ceph' ? 'legacy' : 'standard';
+      await save(p, endpoint, record(endpoint, { source: 'doctor:test', copyConditions: support }));
+      await env.startWorker();
+      const id = await env.add({ kind: 'metadata-rewrite', profile: 'bare', bucket: bucket.name, key: 'doc.txt', set: { note: 'x' }, acl: 'private' });
+      const result = (await env.producer.waitFor(id, { timeoutMs: 15_000 })) as MetadataRewriteJobResult;
+      expect(result).toMatchObject({ kind: 'metadata-rewrite', changed: true, guarded: support === 'none' ? false : true });
+      expect(env.logs.some((l) => l.includes('store findings (s3jobs doctor) in use') && l.includes(endpoint))).toBe(true);
+      await env.settle();
+    } finally {
+      await env.cleanup();
+    }
   });
 });
