@@ -14,7 +14,7 @@
 import { Job, Queue, QueueEvents, type JobsOptions } from 'bullmq';
 import { ErrorCodes, S3JobsError, ValidationError } from '../shared/errors.js';
 import { DEFAULT_CONFIG, type S3JobsConfig } from '../shared/config/config.js';
-import { validateJob, type BucketJob, type CopyJob, type JobKind, type JobPayload, type JobResult, type MetadataRewriteJob } from '../shared/jobs/index.js';
+import { validateJob, type AclJob, type BucketJob, type CopyJob, type JobKind, type JobPayload, type JobResult, type MetadataRewriteJob, type TaggingJob } from '../shared/jobs/index.js';
 import { createRedisConnection, duplicateConnection, type RedisConnection } from '../shared/queue/connection.js';
 import { defaultJobOptions } from '../shared/queue/job-options.js';
 import { deadLetterJobId, deadLetterQueueName } from '../shared/queue/names.js';
@@ -125,6 +125,16 @@ export class S3JobsProducer {
   /** Enqueues a metadata rewrite (self-copy guarded by the ETag read). */
   rewriteMetadata(job: Omit<MetadataRewriteJob, 'kind'>, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
     return this.add({ ...job, kind: 'metadata-rewrite' }, options);
+  }
+
+  /** Enqueues a change of an object's tags (replace, or merge with `mode: 'merge'`), without copying it. */
+  tag(job: Omit<TaggingJob, 'kind'>, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
+    return this.add({ ...job, kind: 'tagging' }, options);
+  }
+
+  /** Enqueues a canned ACL on an object, without copying it. */
+  acl(job: Omit<AclJob, 'kind'>, options: EnqueueOptions = {}): Promise<EnqueuedJob> {
+    return this.add({ ...job, kind: 'acl' }, options);
   }
 
   /** Enqueues a bucket create or delete. */

@@ -75,12 +75,14 @@ Usage: s3jobs <command> [arguments] [flags]
 Enqueue jobs (workers run them; add --wait to wait for the result):
   copy <srcBucket>/<srcKey> <dstBucket>/<dstKey> --acl ACL   server-side copy of one object
   rewrite-metadata <bucket>/<key> --acl ACL [--set k=v]      change an object's metadata in place
+  tag <bucket>/<key> --tag k=v [--merge]                     set an object's tags (no copy)
+  acl <bucket>/<key> <acl>                                   put a canned ACL on an object (no copy)
   bucket create <bucket> | bucket delete <bucket> [--empty]  create or delete a bucket
   sync <srcBucket>/<prefix> <dstBucket>/<prefix> --acl ACL   copy what is missing or changed
                           under a prefix (one copy job per object)
 
 Schedules (kept in Redis; fire while a worker runs):
-  schedule add <name> --every 1h | --cron "0 3 * * *" [--tz Z] copy|sync|rewrite-metadata ...
+  schedule add <name> --every 1h | --cron "0 3 * * *" [--tz Z] copy|sync|rewrite-metadata|tag|acl ...
   schedule list | schedule remove <name>
 
 Bulk runs (resumable; progress, counters and a CSV report per run):

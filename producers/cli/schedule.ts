@@ -18,6 +18,8 @@ import { ExitCode, UsageError } from './exit-codes.js';
 import { commandHelp } from './help.js';
 import { parseRewriteMetadataArgs } from './rewrite-metadata.js';
 import { parseSyncArgs } from './sync.js';
+import { parseTagArgs } from './tag.js';
+import { parseAclArgs } from './acl.js';
 
 const ACTIONS = ['add', 'list', 'remove'] as const;
 type Action = (typeof ACTIONS)[number];
@@ -27,6 +29,8 @@ const JOB_COMMANDS: Readonly<Record<string, (argv: readonly string[]) => Parsed<
   copy: parseCopyArgs,
   sync: parseSyncArgs,
   'rewrite-metadata': parseRewriteMetadataArgs,
+  tag: parseTagArgs,
+  acl: parseAclArgs,
 };
 
 const SCHEDULE_OPTIONS = {
@@ -161,6 +165,10 @@ export function describeJob(payload: unknown): string {
       return `rewrite-metadata ${String(p.bucket)}/${String(p.key)}`;
     case 'bucket':
       return `bucket ${String(p.action)} ${String(p.bucket)}`;
+    case 'tagging':
+      return `tag ${String(p.bucket)}/${String(p.key)}${p.mode === 'merge' ? ' (merge)' : ''}`;
+    case 'acl':
+      return `acl ${String(p.bucket)}/${String(p.key)} ${String(p.acl)}`;
     default:
       return String(p.kind ?? '-');
   }
@@ -179,7 +187,7 @@ const HELP = commandHelp({
        s3jobs schedule list [--json]
        s3jobs schedule remove <name>`,
   summary: `Schedules keep firing a job: every INTERVAL (fires at once, then every INTERVAL) or at the times
-a cron PATTERN matches (in ZONE, default UTC). The job is a copy, sync or rewrite-metadata command
+a cron PATTERN matches (in ZONE, default UTC). The job is a copy, sync, rewrite-metadata, tag or acl command
 line exactly as you would run it, and is validated now. Schedules live in Redis: they survive
 worker and producer restarts, and fire while at least one worker runs (a firing missed while none
 ran happens once when one is back). Each fired job is an ordinary job, with the usual attempts,

@@ -8,10 +8,11 @@
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { normalizeMetadata } from '../s3/metadata.js';
+import { assertTagKey, assertTags, MAX_TAGS } from '../s3/tagging.js';
 import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
 
 /** Job kinds, also used as BullMQ job names. */
-export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync'] as const;
+export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync', 'tagging', 'acl'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
@@ -229,12 +230,50 @@ export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
 export type BucketJob = z.infer<typeof bucketJobSchema>;
 export type SyncJob = z.infer<typeof syncJobSchema>;
 export type MetadataRewriteBatchJob = z.infer<typeof metadataRewriteBatchJobSchema>;
-export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | BucketJob | SyncJob;
+export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
 export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
 
 export const SCHEMAS = {
   copy: copyJobSchema,
+/** A version of an object (S3's version ids are opaque strings; "null" names the pre-versioning one). */
+const versionId = z.string().min(1).max(1024);
+const tagSet = z.record(z.string(), z.string()).superRefine(check<Record<string, string>>((v, f) => assertTags(v, f)));
+
+/**
+ * `tagging`: set an object's tags (PUT ?tagging), no copy. `replace` (default) makes `tags` the
+ * whole set (empty: no tags); `merge` reads the current tags, sets `tags` over them and takes
+ * `remove` out (the object may end with at most 10). `versionId` targets that version.
+ */
+export const taggingJobSchema = z
+  .strictObject({
+    kind: z.literal('tagging'),
+    ...common,
+    bucket: bucketName,
+    key: objectKey,
+    versionId: versionId.optional(),
+    mode: z.enum(['replace', 'merge']).optional(),
+    tags: tagSet,
+    remove: z
+      .array(z.string().superRefine(check<string>((v, f) => assertTagKey(String(v), f))))
+      .max(MAX_TAGS * 5)
+      .optional(),
+  })
+  .refine((j) => !(j.remove !== undefined && j.mode !== 'merge'), { message: 'remove applies to mode "merge" only (a replace sets the whole tag set)', path: ['remove'] })
+  .refine((j) => !(j.remove ?? []).some((k) => Object.hasOwn(j.tags, k)), { message: 'a tag key is both set and removed; give it in one of them', path: ['remove'] });
+
+/** `acl`: put a canned ACL on an object (PUT ?acl), without copying it. `versionId` targets that version. */
+export const aclJobSchema = z.strictObject({
+  kind: z.literal('acl'),
+  ...common,
+  bucket: bucketName,
+  key: objectKey,
+  versionId: versionId.optional(),
+  acl: z.enum(CANNED_ACLS.object, { error: `must be a canned ACL: ${CANNED_ACLS.object.join(', ')}` }),
+});
+
   'metadata-rewrite': metadataRewriteJobSchema,
+export type TaggingJob = z.infer<typeof taggingJobSchema>;
+export type AclJob = z.infer<typeof aclJobSchema>;
   'metadata-rewrite-batch': metadataRewriteBatchJobSchema,
   bucket: bucketJobSchema,
   sync: syncJobSchema,
@@ -242,3 +281,5 @@ export const SCHEMAS = {
 
 // Re-exported so callers of the registry can reuse the same checks on single fields.
 export { assertCannedAcl, assertStorageClass };
+  tagging: taggingJobSchema,
+  acl: aclJobSchema,

@@ -96,4 +96,21 @@ export interface MetadataRewriteBatchJobResult extends ResultBase {
   guarded: CopyGuard;
 }
 
-export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | BucketJobResult | SyncJobResult;
+export interface TaggingJobResult extends ResultBase {
+  kind: 'tagging';
+  /** False when a merge found the tags already as wanted (nothing was written). */
+  changed: boolean;
+  /** Tags the object has now. */
+  tags: number;
+  /** The version tagged (the one named, or the current one's as S3 reports it). */
+  versionId: string | undefined;
+}
+
+export interface AclJobResult extends ResultBase {
+  kind: 'acl';
+  acl: string;
+  versionId: string | undefined;
+  changed: true;
+}
+
+export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | BucketJobResult | SyncJobResult | TaggingJobResult | AclJobResult;

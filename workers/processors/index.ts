@@ -5,9 +5,11 @@ import { processCopy } from './copy.js';
 import { processMetadataRewrite } from './metadata-rewrite.js';
 import { processMetadataRewriteBatch } from './metadata-rewrite-batch.js';
 import { processSync } from './sync.js';
+import { processTagging } from './tagging.js';
+import { processAcl } from './acl.js';
 
 export type { ProcessorContext, Processor, Enqueue, FanOutJob, DeadLetterObject, ObjectFailure } from './context.js';
-export { processBucket, processCopy, processMetadataRewrite, processMetadataRewriteBatch, processSync };
+export { processBucket, processCopy, processMetadataRewrite, processMetadataRewriteBatch, processSync, processTagging, processAcl };
 
 /** Runs the processor of the payload's kind. */
 export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promise<JobResult> {
@@ -22,5 +24,9 @@ export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promis
       return processBucket(payload, ctx);
     case 'sync':
       return processSync(payload, ctx);
+    case 'tagging':
+      return processTagging(payload, ctx);
+    case 'acl':
+      return processAcl(payload, ctx);
   }
 }

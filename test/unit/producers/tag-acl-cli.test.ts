@@ -1,0 +1,70 @@
+/** `s3jobs tag` and `s3jobs acl`: their flags into validated jobs, and clear errors naming the flag. */
+import { describe, expect, it } from 'vitest';
+import { parseAclArgs } from '../../../producers/cli/acl.js';
+import { parseScheduleArgs } from '../../../producers/cli/schedule.js';
+import { parseTagArgs } from '../../../producers/cli/tag.js';
+import type { Parsed } from '../../../producers/cli/args.js';
+import type { EnqueueRequest } from '../../../producers/cli/enqueue.js';
+import { validateJob } from '../../../shared/jobs/index.js';
+import { expectUsage } from './expect-usage.js';
+
+function request(parsed: Parsed<EnqueueRequest>): EnqueueRequest {
+  if (parsed.help) throw new Error('unexpected help');
+  return parsed;
+}
+
+describe('s3jobs tag', () => {
+  it('replaces by default; --merge with --remove; --version-id targets a version', () => {
+    expect(request(parseTagArgs(['photos/a b.jpg', '--tag', 'team=média', '--tag', 'stage=']))).toMatchObject({
+      payload: { kind: 'tagging', profile: 'default', bucket: 'photos', key: 'a b.jpg', tags: { team: 'média', stage: '' } },
+    });
+    const merged = request(parseTagArgs(['photos/a.jpg', '--merge', '--tag', 'x=1', '--remove', 'draft', '--version-id', 'v1', '--wait'])).payload;
+    expect(merged).toEqual({ kind: 'tagging', profile: 'default', bucket: 'photos', key: 'a.jpg', versionId: 'v1', mode: 'merge', tags: { x: '1' }, remove: ['draft'] });
+    expect(request(parseTagArgs(['photos/a.jpg', '--clear'])).payload).toMatchObject({ tags: {} });
+  });
+
+  it.each<[string[], string, RegExp]>([
+    [['photos/a', '--tag', 'a=1', '--tag', 'a=2'], '--tag', /tag key "a" is given twice/],
+    [['photos/a', '--tag', 'nokey'], '--tag', /"nokey" is not KEY=VALUE/],
+    [['photos/a', '--tag', 'bad!=1'], '--tag', /"!" \(U\+0021\)/],
+    [['photos/a', ...Array.from({ length: 11 }, (_, i) => ['--tag', `k${i}=v`]).flat()], '--tag', /at most 10 tags; 11 given/],
+    [['photos/a', '--tag', `k=${'v'.repeat(257)}`], '--tag', /at most 256 characters/],
+    [['photos/a'], '--tag', /at least one --tag/],
+    [['photos/a', '--tag', 'a=1', '--remove', 'b'], '--remove', /applies with --merge/],
+    [['photos/a', '--merge', '--tag', 'a=1', '--remove', 'a'], '--remove', /both set and removed/],
+    [['photos/a', '--clear', '--tag', 'a=1'], '--clear', /takes no --tag/],
+  ])('refuses %j naming %s', (argv, flag, message) => {
+    expectUsage(() => parseTagArgs(argv), flag, message);
+  });
+});
+
+describe('s3jobs acl', () => {
+  it('a canned ACL on an object, maybe one version', () => {
+    expect(request(parseAclArgs(['photos/a.jpg', 'public-read', '--version-id', 'v9'])).payload).toEqual({ kind: 'acl', profile: 'default', bucket: 'photos', key: 'a.jpg', versionId: 'v9', acl: 'public-read' });
+  });
+
+  it('refuses an ACL that is not canned, listing the allowed ones', () => {
+    expectUsage(() => parseAclArgs(['photos/a.jpg', 'replicate-source']), '<acl>', /must be a canned ACL: private, public-read/);
+  });
+});
+
+describe('schedules of tag and acl jobs', () => {
+  it('accepts them as the job command', () => {
+    const parsed = parseScheduleArgs(['add', 'nightly-tags', '--every', '1d', 'tag', 'photos/a.jpg', '--merge', '--tag', 'checked=yes']);
+    if (parsed.help) throw new Error('help');
+    expect(parsed.request).toMatchObject({ action: 'add', payload: { kind: 'tagging', mode: 'merge', tags: { checked: 'yes' } } });
+    const acl = parseScheduleArgs(['add', 'lock', '--cron', '0 3 * * *', 'acl', 'photos/a.jpg', 'private']);
+    if (acl.help) throw new Error('help');
+    expect(acl.request).toMatchObject({ payload: { kind: 'acl', acl: 'private' } });
+  });
+});
+
+describe('tagging and acl payloads', () => {
+  it('are validated before Redis, naming the field', () => {
+    const base = { kind: 'tagging', profile: 'p', bucket: 'photos', key: 'a.jpg' };
+    expect(() => validateJob({ ...base, tags: { 'a?': 'v' } })).toThrow(expect.objectContaining({ field: 'tags.a?' }));
+    expect(() => validateJob({ ...base, tags: {}, remove: ['x'] })).toThrow(expect.objectContaining({ field: 'remove' }));
+    expect(() => validateJob({ ...base, tags: {}, mode: 'append' })).toThrow(expect.objectContaining({ field: 'mode' }));
+    expect(() => validateJob({ kind: 'acl', profile: 'p', bucket: 'photos', key: 'a.jpg', acl: 'public-read', secretKey: 'x' })).toThrow(expect.objectContaining({ field: 'secretKey' }));
+  });
+});
