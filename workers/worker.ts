@@ -20,6 +20,7 @@ import { createRedisConnection, type RedisConnection } from '../shared/queue/con
 import { deadLetterQueueName } from '../shared/queue/names.js';
 import type { MultipartCopyOptions } from '../shared/s3/index.js';
 import { BucketCache } from './bucket-cache.js';
+import { profileEndpoints, StoreFindingsCache } from './store-findings.js';
 import { DeadLetterer } from './dead-letter.js';
 import { createFanOut } from './fan-out.js';
 import { RunStore } from '../shared/runs/index.js';
@@ -128,7 +129,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       metrics.jobFinished(record.kind ?? 'invalid', 'dead_lettered');
     },
   });
-  const buckets = options.buckets ?? new BucketCache(config, (info) => metrics.s3Request(info), options.s3Dispatcher);
+  // What s3jobs doctor found at each profile's endpoint, over the profile's preset: read before the
+  // first job, re-read every 5 minutes (a change retires the clients built on the old findings).
+  const storeFindings = new StoreFindingsCache({ redis: queueConnection, prefix: config.prefix, endpoints: profileEndpoints(config.profiles), log: logger, onChange: () => buckets.retire() });
+  const buckets = options.buckets ?? new BucketCache(config, (info) => metrics.s3Request(info), options.s3Dispatcher, storeFindings);
   const shutdown = new AbortController();
   const multipart: MultipartCopyOptions = {
     partSize: config.worker.multipartPartBytes,
@@ -247,6 +251,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     // failures while no worker ran) are moved first; then periodically.
     await sweep().catch((err: unknown) => logger.error({ err }, 'start-up dead-letter sweep failed; retried at the next interval'));
     if (closing !== undefined) return;
+    await storeFindings.refresh().catch((err: unknown) => logger.warn({ err }, 'could not read store findings (s3jobs doctor); profile presets apply until the next try'));
+    storeFindings.start();
     worker.run().catch((err: unknown) => {
       fatalError = err;
       logger.fatal({ err }, 'worker loop failed: closing');
@@ -290,6 +296,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     scheduleAbort(graceMs);
     closing ??= (async () => {
       clearInterval(sweepTimer);
+      storeFindings.stop();
       try {
         // Stops fetching, waits for running jobs (which finish, or are requeued once aborted).
         await worker.close();
