@@ -9,7 +9,8 @@
 # tsconfig.build.json → dist/); the final stage holds production dependencies and dist/ only,
 # and runs as the unprivileged `node` user.
 
-ARG NODE_VERSION=20.20
+# Node 24, the active LTS line (package.json engines: >=22.11; CI tests 24 and 22).
+ARG NODE_VERSION=24
 
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app

@@ -208,10 +208,13 @@ describe('Dockerfile', () => {
   const final = stages[stages.length - 1]!;
   const runs = (stage: typeof final) => stage.instructions.filter((i) => i.op === 'RUN').map((i) => i.args);
 
-  it('is multi-stage on Node 20, compiling in a build stage with dev dependencies', () => {
+  it('is multi-stage on Node 24 (LTS), a line package.json engines accepts, compiling in a build stage with dev dependencies', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.from).toMatch(/^node:\$\{NODE_VERSION\}|^node:20/);
-    expect(readRepoFile('Dockerfile')).toMatch(/^ARG NODE_VERSION=20\.\d+/m);
+    for (const stage of stages) expect(stage.from).toMatch(/^node:\$\{NODE_VERSION\}-bookworm-slim\b/);
+    const major = /^ARG NODE_VERSION=(\d+)(?:\.\d+)*$/m.exec(readRepoFile('Dockerfile'))?.[1];
+    expect(major).toBe('24');
+    const engines = (JSON.parse(readRepoFile('package.json')) as { engines: { node: string } }).engines.node;
+    expect(Number(/^>=(\d+)/.exec(engines)?.[1])).toBeLessThanOrEqual(Number(major));
     expect(build).toBeDefined();
     expect(runs(build!)).toEqual(expect.arrayContaining([expect.stringMatching(/^npm ci\b(?!.*--omit=dev)/), 'npm run build']));
     const pkg = JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> };
