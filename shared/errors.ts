@@ -27,6 +27,11 @@ export const ErrorCodes = {
   /** Configuration (env, file, flags) is invalid. */
   InvalidConfig: 'S3JOBS_INVALID_CONFIG',
   /**
+   * The S3 store stayed unreachable (refused, reset, timeouts, 5xx) for longer than a command's
+   * retry budget. Retryable: the work can be resumed once the store is back.
+   */
+  S3Unavailable: 'S3JOBS_S3_UNAVAILABLE',
+  /**
    * A guarded write (metadata rewrite, copy with ifMatch) was asked to refuse running unguarded
    * (`requireGuard`), and the store's copy conditions are not known to be honoured. Never retryable.
    */
@@ -103,6 +108,31 @@ export class S3Error extends S3JobsError {
     this.key = details.key;
     this.retryAfterMs = details.retryAfterMs;
   }
+}
+
+/**
+ * A request to S3 that got no answer: connection refused or reset, a timeout, an abort. Its code
+ * is `S3JOBS_NETWORK`, `S3JOBS_TIMEOUT` or `S3JOBS_ABORTED`; it names the S3 endpoint and the
+ * request (method and path, query parameter names only) so that a socket error of the store is
+ * never taken for one of Redis (both say ECONNREFUSED).
+ */
+export class S3TransportError extends S3JobsError {
+  override name = 'S3TransportError';
+  /** `protocol://host[:port]` of the S3 endpoint, when known. */
+  readonly endpoint: string | undefined;
+  /** `GET /bucket?list-type` — what was being asked. */
+  readonly request: string;
+  constructor(code: string, message: string, where: { endpoint: string | undefined; request: string }, options: S3JobsErrorOptions = {}) {
+    super(code, message, options);
+    this.endpoint = where.endpoint;
+    this.request = where.request;
+  }
+}
+
+/** True for an error of the S3 side (an answer or a failed request), even from another module copy. */
+export function isS3SideError(value: unknown): boolean {
+  if (!(value instanceof Error)) return false;
+  return value instanceof S3TransportError || value instanceof S3Error || value.name === 'S3TransportError' || value.name === 'S3Error' || value.name === 'S3NotFoundError' || (value as { code?: unknown }).code === ErrorCodes.S3Unavailable;
 }
 
 /** The object, bucket or upload does not exist (`NoSuchKey`, `NoSuchBucket`, 404 on HEAD, …). */

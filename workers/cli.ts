@@ -6,16 +6,17 @@
  * here: defaults < `S3JOBS_CONFIG` file < environment < flags.
  *
  * Exit codes: 0 clean shutdown, 1 runtime failure, 2 bad usage or configuration (the message names
- * the flag or setting and the environment variable behind it).
+ * the flag or setting and the environment variable behind it), 3 Redis unreachable at start-up for
+ * `worker.redisStartupTimeoutMs` (the same codes as the producer CLI's).
  */
 import { parseArgs } from 'node:util';
 import { ErrorCodes, isS3JobsError, ValidationError } from '../shared/errors.js';
-import { loadConfig, type ConfigOverrides, type S3JobsConfig } from '../shared/config/config.js';
+import { loadConfig, redactUrl, type ConfigOverrides, type S3JobsConfig } from '../shared/config/config.js';
 import { createLogger } from '../shared/log/logger.js';
 import { installSignalHandlers } from './shutdown.js';
 import { startWorker } from './worker.js';
 
-export const WorkerExitCode = { Ok: 0, Failed: 1, Usage: 2 } as const;
+export const WorkerExitCode = { Ok: 0, Failed: 1, Usage: 2, RedisUnavailable: 3 } as const;
 
 export interface CommandIO {
   env: Record<string, string | undefined>;
@@ -44,6 +45,7 @@ const FLAGS = [
   { flag: 'metrics-port', setting: 'worker.metricsPort', env: 'S3JOBS_METRICS_PORT', kind: 'int', value: '<port>', help: 'serve /metrics (Prometheus), /healthz and /readyz on this port (default: off)' },
   { flag: 'queue', setting: 'queue', env: 'S3JOBS_QUEUE', kind: 'string', value: '<name>', help: 'queue to work on (default "s3jobs"; dead letters go to "<name>-dead")' },
   { flag: 'prefix', setting: 'prefix', env: 'S3JOBS_PREFIX', kind: 'string', value: '<prefix>', help: 'BullMQ key prefix (default "{s3jobs}")' },
+  { flag: 'redis-startup-timeout-ms', setting: 'worker.redisStartupTimeoutMs', env: 'S3JOBS_REDIS_STARTUP_TIMEOUT_MS', kind: 'int', value: '<ms>', help: 'how long start-up waits for Redis before exiting with code 3 (default 60000)' },
   { flag: 'redis-url', setting: 'redisUrl', env: 'S3JOBS_REDIS_URL', kind: 'string', value: '<url>', help: 'Redis, e.g. redis://127.0.0.1:6379 (REDIS_URL also read)' },
   { flag: 'log-level', setting: 'logLevel', env: 'S3JOBS_LOG_LEVEL', kind: 'string', value: '<level>', help: 'fatal, error, warn, info, debug, trace or silent (default info)' },
 ] as const satisfies readonly { flag: string; setting: string; env: string; kind: Kind; value: string; help: string }[];
@@ -64,7 +66,13 @@ Connection profiles (jobs name one; credentials live only here, never in Redis):
   S3JOBS_CONFIG=<file.json>                        all settings as JSON (environment and flags win over it)
   Other settings (retries, locks, multipart): S3JOBS_ATTEMPTS, S3JOBS_BACKOFF_MS, S3JOBS_BACKOFF_MAX_MS,
   S3JOBS_STALL_TIMEOUT_MS, S3JOBS_LOCK_DURATION_MS, S3JOBS_STALLED_INTERVAL_MS,
-  S3JOBS_MULTIPART_PART_BYTES, S3JOBS_MULTIPART_CONCURRENCY.
+  S3JOBS_MULTIPART_PART_BYTES, S3JOBS_MULTIPART_CONCURRENCY; the S3 circuit breaker:
+  S3JOBS_BREAKER_FAILURES, S3JOBS_BREAKER_MAX_PROBE_MS.
+
+When an S3 endpoint stops answering (refused, reset, timeouts, 503 across jobs), the worker opens a
+circuit breaker for it: its jobs are put back without using an attempt, one cheap request probes
+the endpoint at growing intervals (1 s doubling to 30 s), and jobs resume once it answers. Jobs for
+other endpoints keep running.
 
 Example:
   S3JOBS_PROFILE_DEFAULT_ACCESS_KEY=AKIA... S3JOBS_PROFILE_DEFAULT_SECRET_KEY=... \\
@@ -78,6 +86,7 @@ Exit codes:
   0  clean shutdown
   1  runtime failure (see the log)
   2  bad usage or configuration: the message names the flag or setting
+  3  Redis unreachable at start-up for --redis-startup-timeout-ms (the message names the URL)
 `;
 
 class UsageError extends ValidationError {}
@@ -189,12 +198,30 @@ export async function runWorkerCommand(argv: string[], io: CommandIO = defaultIO
   }
   const uninstall = installSignalHandlers(handle, { graceMs: config.worker.shutdownGraceMs, logger, forceExit: io.exit });
   try {
+    let startupTimer: NodeJS.Timeout | undefined;
+    const startupTimeoutMs = config.worker.redisStartupTimeoutMs;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      startupTimer = setTimeout(() => resolve('timeout'), startupTimeoutMs);
+    });
     try {
-      await Promise.race([handle.ready, handle.closed]);
+      const started = await Promise.race([handle.ready, handle.closed, timedOut]);
+      if (started === 'timeout') {
+        // Without a bound, `ready` waits for Redis forever and the process looks alive but idle.
+        const reason = handle.lastRedisError instanceof Error ? handle.lastRedisError.message : 'no answer';
+        const message = `Redis unreachable at ${redactUrl(config.redisUrl)} for ${startupTimeoutMs} ms at start-up (${reason}); check --redis-url / REDIS_URL (S3JOBS_REDIS_STARTUP_TIMEOUT_MS sets the wait)`;
+        logger.fatal({ redis: redactUrl(config.redisUrl), startupTimeoutMs, code: 'S3JOBS_REDIS_UNAVAILABLE' }, message);
+        io.stderr(`s3jobs worker: ${message}\n`);
+        // Nothing was taken, so nothing to record; BullMQ's close may still wait on a connection
+        // that never became ready (a server that resets), so it gets a few seconds at most.
+        await Promise.race([handle.close(0, { force: true }).catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+        return WorkerExitCode.RedisUnavailable;
+      }
     } catch (err) {
       logger.fatal({ err }, 'worker failed to start');
       await handle.close(0).catch(() => undefined);
       return WorkerExitCode.Failed;
+    } finally {
+      clearTimeout(startupTimer);
     }
     await handle.closed;
     return handle.fatalError === undefined ? WorkerExitCode.Ok : WorkerExitCode.Failed;

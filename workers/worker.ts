@@ -85,9 +85,12 @@ export interface WorkerHandle {
   /**
    * Stops taking jobs, lets running ones finish for `graceMs` (default `shutdownGraceMs`), then
    * aborts and requeues them, records everything, closes connections. Calling it again with a
-   * shorter grace hastens the abort.
+   * shorter grace hastens the abort. `force` first drops the Redis connections it owns (start-up
+   * gave up on Redis: there is nothing to record, and a graceful close would wait for Redis).
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, options?: { force?: boolean }): Promise<void>;
+  /** The latest error of the worker's Redis connections (start-up reports it when Redis never answers). */
+  readonly lastRedisError: unknown;
   /** Dead-letters everything in the failed set now (also run at start-up and periodically). */
   sweep(): Promise<{ deadLettered: number; deferred: number }>;
   /** The worker's Prometheus metrics (served on `worker.metricsPort` when set). */
@@ -112,6 +115,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
   const ownsConnections = options.connection === undefined;
   const workerConnection = options.connection ?? createRedisConnection(config.redisUrl, { blocking: true });
   const queueConnection = options.connection ?? createRedisConnection(config.redisUrl, { blocking: true });
+  let lastRedisError: unknown;
+  for (const connection of new Set([workerConnection, queueConnection])) connection.on('error', (err: unknown) => (lastRedisError = err));
   const queue = new Queue(queueName, { connection: queueConnection, prefix: config.prefix });
   const deadLetters = new Queue(deadLetterQueueName(queueName), { connection: queueConnection, prefix: config.prefix });
   const runs = new RunStore(queueConnection, config.prefix, queueName);
@@ -292,7 +297,11 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     }, Math.max(0, graceMs));
   };
 
-  const close = (graceMs: number = config.worker.shutdownGraceMs): Promise<void> => {
+  const close = (graceMs: number = config.worker.shutdownGraceMs, closeOptions: { force?: boolean } = {}): Promise<void> => {
+    if (closeOptions.force === true && ownsConnections) {
+      workerConnection.disconnect();
+      queueConnection.disconnect();
+    }
     scheduleAbort(graceMs);
     closing ??= (async () => {
       clearInterval(sweepTimer);
@@ -333,6 +342,9 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     },
     get fatalError() {
       return fatalError;
+    },
+    get lastRedisError() {
+      return lastRedisError;
     },
   };
 }

@@ -48,9 +48,18 @@ export async function connectRedis(url: string): Promise<RedisConnection> {
   redis.on('error', (err: Error) => {
     socketError ??= err;
   });
+  // ioredis's connectTimeout ends at the TCP handshake: a server that accepts and never answers
+  // (a frozen Redis) would hold the ready check forever. The whole connect gets the same bound.
+  let connectTimer: NodeJS.Timeout | undefined;
+  const noAnswer = new Promise<never>((_, reject) => {
+    connectTimer = setTimeout(() => reject(new Error(`no answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+  });
   try {
-    await redis.connect();
+    await Promise.race([redis.connect(), noAnswer]);
+    clearTimeout(connectTimer);
   } catch (err) {
+    clearTimeout(connectTimer);
+    if (err instanceof Error && err.message.startsWith('no answer within')) socketError ??= err;
     closeRedis(redis);
     const reason = socketError?.message ?? (err instanceof Error ? err.message : String(err));
     throw new RedisUnavailableError(`Redis is unreachable at ${redactUrl(url)} (${reason}); check --redis-url / REDIS_URL`, err);

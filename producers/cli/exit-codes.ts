@@ -2,7 +2,7 @@
  * Exit codes of `s3jobs`, and the one function that maps an error to one of them.
  * Scripts rely on these: never renumber, only add.
  */
-import { ErrorCodes, S3JobsError, ValidationError } from '../../shared/errors.js';
+import { ErrorCodes, isS3SideError, S3JobsError, ValidationError } from '../../shared/errors.js';
 
 export const ExitCode = {
   /** Done (with `--wait`: the job completed). */
@@ -15,6 +15,11 @@ export const ExitCode = {
   RedisUnavailable: 3,
   /** The job id is unknown (status, dlq show/retry/purge). */
   NotFound: 4,
+  /**
+   * The S3 store could not be reached (refused, reset, timed out) or answered 5xx — past the
+   * command's retry budget where it has one. The message names the endpoint and the request.
+   */
+  S3Unavailable: 5,
   /** `--wait` gave up before the job finished (it keeps running). Same as timeout(1). */
   WaitTimeout: 124,
 } as const;
@@ -28,6 +33,7 @@ export const EXIT_CODES_HELP = `Exit codes:
   2    usage or validation error: the message names the flag or field, what was wrong, what is allowed
   3    Redis unreachable (check --redis-url / REDIS_URL)
   4    not found: no job with that id (status, dlq show/retry/purge)
+  5    S3 unreachable: the message names the endpoint and the request (a migration is resumable)
   124  --wait timed out (the job is still queued or running)`;
 
 export const USAGE_ERROR = 'S3JOBS_USAGE';
@@ -59,12 +65,24 @@ const REDIS_DOWN =
 /** Socket error codes (the CLI's only sockets are its Redis connections). */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
 
-/** True for ioredis errors meaning "Redis is not there (any more)". */
+/**
+ * True for ioredis errors meaning "Redis is not there (any more)". Never for an S3 error: the
+ * store's sockets fail with the same ECONNREFUSED, and a user sent to check Redis is sent the
+ * wrong way.
+ */
 export function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
+  if (!(err instanceof Error) || isS3SideError(err)) return false;
   const code = (err as { code?: unknown }).code;
   if (code === REDIS_UNAVAILABLE || (typeof code === 'string' && SOCKET_CODES.has(code))) return true;
   return err.name === 'MaxRetriesPerRequestError' || err.name === 'ClusterAllFailedError' || REDIS_DOWN.test(err.message);
+}
+
+/** True for S3 errors meaning "the store is not there": no answer (refused, reset, timeout), a 5xx, or a spent retry budget. */
+export function isS3Unavailable(err: unknown): boolean {
+  if (!isS3SideError(err)) return false;
+  const e = err as { code?: unknown; status?: unknown };
+  if (e.code === ErrorCodes.S3Unavailable || e.code === ErrorCodes.Network || e.code === ErrorCodes.Timeout) return true;
+  return typeof e.status === 'number' && e.status >= 500;
 }
 
 /** Maps any error a command throws to its exit code. Checks names and codes, not only classes. */
@@ -73,6 +91,8 @@ export function exitCodeFor(err: unknown): ExitCodeValue {
   const code = err instanceof Error ? (err as { code?: unknown }).code : undefined;
   if (code === ErrorCodes.InvalidConfig || code === ErrorCodes.InvalidInput || code === ErrorCodes.InvalidJob || code === USAGE_ERROR) return ExitCode.Usage;
   if (code === 'S3JOBS_JOB_NOT_FOUND') return ExitCode.NotFound;
+  // Before the timeout below: an S3 request's S3JOBS_TIMEOUT is the store's, not --wait's.
+  if (isS3Unavailable(err)) return ExitCode.S3Unavailable;
   if (code === ErrorCodes.Timeout) return ExitCode.WaitTimeout;
   if (isRedisUnavailable(err)) return ExitCode.RedisUnavailable;
   return ExitCode.Failed;

@@ -10,6 +10,8 @@ import { MAX_BATCH_OBJECTS } from '../../shared/jobs/index.js';
 import { S3Bucket } from '../../shared/s3/index.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
+import { S3UnavailableError } from '../migrate/listing-retry.js';
+import { parseDuration } from '../schedule/duration.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
 import {
@@ -62,6 +64,7 @@ const OPTIONS = {
   report: { type: 'string' },
   'no-wait': { type: 'boolean' },
   'require-guard': { type: 'boolean' },
+  's3-retry-budget': { type: 'string' },
 } as const;
 
 /** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
@@ -95,7 +98,21 @@ export interface MigrateRequest {
   failureThreshold: { after: number; ratio: number } | undefined;
   reportPath: string | undefined;
   wait: boolean;
+  /** --s3-retry-budget; undefined: the config's (S3JOBS_S3_RETRY_BUDGET_MS, default 5 min). */
+  s3RetryBudgetMs: number | undefined;
   globals: GlobalOptions;
+}
+
+/** `--s3-retry-budget`: `5m`, `90s`, `1h`, or `0` (fail at the first S3 error). */
+function parseRetryBudget(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.trim() === '0') return 0;
+  try {
+    return parseDuration(raw, '--s3-retry-budget');
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError('--s3-retry-budget', `${err.message.slice(err.field.length + 2)}; or 0 to stop at the first S3 failure`);
+    throw err;
+  }
 }
 
 function positiveNumber(raw: string | undefined, flag: string, max: number): number | undefined {
@@ -220,6 +237,7 @@ export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: Mig
       failureThreshold: parseFailThreshold(stringFlag(values, 'fail-threshold'), stringFlag(values, 'fail-after')),
       reportPath: stringFlag(values, 'report'),
       wait,
+      s3RetryBudgetMs: parseRetryBudget(stringFlag(values, 's3-retry-budget')),
       globals,
     },
   };
@@ -350,6 +368,7 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
         failureThreshold: request.failureThreshold,
         reportPath: request.reportPath,
         waitForCompletion: request.wait,
+        s3RetryBudgetMs: request.s3RetryBudgetMs ?? config.producer.s3RetryBudgetMs,
         attempts: config.retry.attempts,
         backoffMs: config.retry.backoffBaseMs,
         signal: controller.signal,
@@ -384,6 +403,8 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
       io.stderr(`s3jobs migrate-metadata: ${err.message}\n`);
       return ExitCode.NotFound;
     }
+    // Reported by the dispatcher (exit code 5); first how to go on once the store is back.
+    if (err instanceof S3UnavailableError) io.stderr(`The run is resumable once S3 answers again: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(err.runId)}\n`);
     if (controller.signal.aborted && request.runId !== undefined) io.stderr(`Resume with: ${resumeHint(request.runId)}\n`);
     throw err;
   } finally {
@@ -475,14 +496,19 @@ The run:
                              its own)
   --no-wait                  return once everything is enqueued (collect the report later with
                              s3jobs run report ID)
+  --s3-retry-budget DURATION while S3 is unavailable (refused, reset, timeouts, 5xx, SlowDown) the
+                             listing retries at the same position for this long (5m, 90s, 1h; 0:
+                             not at all); then the command stops, resumable, with exit code 5
+                             (default 5m, or S3JOBS_S3_RETRY_BUDGET_MS)
   --queue-prefix PREFIX      BullMQ key prefix (default S3JOBS_PREFIX or "{s3jobs}")
 
 Progress goes to stderr: a bar redrawn in place on a terminal (at most 5 times a second), else a
 line every 5 s. The summary goes to stdout (with --json: one JSON document).
 
 What the exit code says here: 0 every object completed (with --no-wait: everything enqueued; with
---dry-run: listed), 1 objects were dead-lettered or the run was stopped (failure threshold), 4 no
-run to --resume, 130 interrupted (Ctrl-C): the run is resumable, the command says how.`,
+--dry-run: listed), 1 objects were dead-lettered or the run was stopped (failure threshold), 3 Redis
+unreachable, 4 no run to --resume, 5 S3 unavailable past --s3-retry-budget (the run is resumable,
+the command says how), 130 interrupted (Ctrl-C): the run is resumable, the command says how.`,
 });
 
 export const migrateMetadataCommand: CliCommand = {

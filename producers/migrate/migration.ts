@@ -24,11 +24,13 @@ import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
 import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type MetadataRewriteBatchJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
+import { isTransientS3Failure } from '../../shared/s3/retry-rules.js';
 import { assertKey } from '../../shared/s3/validation.js';
 import type { CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
 import { REPORT_HEADER, RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
 import { keyFilter, type KeyFilterOptions } from './key-filter.js';
+import { DEFAULT_S3_RETRY_BUDGET_MS, listingRetryDelay, S3UnavailableError, type ListingOutage } from './listing-retry.js';
 import { RunLease } from './lease.js';
 import { ReportFile } from './report.js';
 import { cancelQueuedRunJobs, runJobId, unfinishedRunJobs } from './run-jobs.js';
@@ -55,8 +57,14 @@ export interface MigrationSpec {
 
 /** Where the run is, for progress displays. */
 export interface MigrationStatus {
-  /** listing: enqueuing pages; paused: the queue holds `window` jobs; draining: waiting for the last jobs; stopping: see stopReason. */
-  phase: 'listing' | 'paused' | 'draining' | 'stopping';
+  /**
+   * listing: enqueuing pages; paused: the queue holds `window` jobs; s3-unavailable: the listing
+   * failed transiently and is retried (see `s3Outage`); draining: waiting for the last jobs;
+   * stopping: see stopReason.
+   */
+  phase: 'listing' | 'paused' | 's3-unavailable' | 'draining' | 'stopping';
+  /** Set while the listing's S3 store is away: since when, how many retries, the last error. */
+  s3Outage?: ListingOutage | undefined;
   /** Objects waiting in the queue (all its runs' and jobs'; a waiting batch counts as the batch size), when just read. */
   queueDepth: number | undefined;
 }
@@ -104,6 +112,14 @@ export interface MigrationOptions {
   onProgress?: ((run: RunInfo, status: MigrationStatus) => void) | undefined;
   /** Aborting stops listing and returns (`interrupted`); the run stays resumable. */
   signal?: AbortSignal | undefined;
+  /**
+   * How long the listing keeps retrying while S3 fails transiently (refused, reset, timeouts, 5xx,
+   * SlowDown), from the first failure of an outage (ms). Spent: S3UnavailableError, the run stays
+   * resumable. Default 5 minutes; 0 = fail at the first error.
+   */
+  s3RetryBudgetMs?: number | undefined;
+  /** Injected for tests: the delay before listing retry number `n` (1-based). Default `listingRetryDelay`. */
+  s3RetryDelayMs?: ((retry: number) => number) | undefined;
   /** Poll interval while waiting (ms). Default 250. */
   pollMs?: number | undefined;
   /** Keys per listing page (1..1000). Default 1000. */
@@ -131,6 +147,8 @@ export interface MigrationResult {
 /** What a migration lists from: an `S3Bucket` (its `listPages`), or a synthetic source in benchmarks. */
 export interface ListingSource {
   listPages(options: ListOptions): AsyncIterable<ListPage>;
+  /** `protocol://host[:port]` of the store, for error messages (an `S3Bucket` has it). */
+  readonly endpoint?: string | undefined;
 }
 
 export interface MigrationDeps {
@@ -407,7 +425,8 @@ export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, opt
     } catch (err) {
       // A run that failed before its first page was counted (no such bucket, listing denied, ...)
       // is removed again: nothing of it to resume, and a fixed command would be another run anyway.
-      if (created) await forgetUnstartedRun(deps.store, runId, reportPath);
+      // Not when S3 was away: that run is resumable as it stands, and the error says so.
+      if (created && !(err instanceof S3UnavailableError)) await forgetUnstartedRun(deps.store, runId, reportPath);
       throw err;
     }
     return { run: outcome.run, reportPath, interrupted: outcome.interrupted, resumed: !created, reportFound: found };
@@ -489,10 +508,10 @@ class MigrationDriver {
   }
 
   /** Between pages and polls: report rows to disk, progress, lease, failure threshold. */
-  async #checkpoint(phase: MigrationStatus['phase'], queueDepth: number | undefined): Promise<void> {
+  async #checkpoint(phase: MigrationStatus['phase'], queueDepth: number | undefined, s3Outage?: ListingOutage): Promise<void> {
     await this.#report.drain(this.#deps.store, this.#runId);
     const run = await this.#read();
-    this.#options.onProgress?.(run, { phase, queueDepth });
+    this.#options.onProgress?.(run, s3Outage === undefined ? { phase, queueDepth } : { phase, queueDepth, s3Outage: { ...s3Outage } });
     await this.#lease.keep();
     // Only a run with something left to do is stopped: a finished one ends completed, failures and all.
     const somethingLeft = run.state === 'listing' || (run.state === 'draining' && finished(run) < run.enqueued);
@@ -538,33 +557,52 @@ class MigrationDriver {
       await this.#read();
       return;
     }
-    try {
-      const pages = this.#deps.bucket.listPages({ prefix: this.#spec.prefix, pageSize: this.#options.pageSize ?? 1000, continuationToken: cursor, signal: this.#options.signal });
-      for await (const listed of pages) {
-        this.#throwIfAborted();
-        const items: PendingPage['items'] = [];
-        listed.objects.forEach((object, index) => {
-          if (filter(object)) items.push([index, object.key]);
-        });
-        const next: PendingPage = { page, listed: listed.objects.length, nextCursor: listed.nextContinuationToken, items };
-        if (items.length === 0) {
-          await this.#deps.store.pageEnqueued(this.#runId, { listed: next.listed, matched: 0, enqueued: 0, nextCursor: next.nextCursor, nextPage: page + 1 });
-        } else {
-          // Wait for room before the page is saved: a producer killed while paused has saved nothing of it.
-          await this.#room();
-          // Still ours (a listing request may have stalled for long): only the lease holder counts pages.
-          await this.#lease.keep();
-          // Enqueued exactly as saved (a replay cuts the page by the saved batch size).
-          const saved: PendingPage = this.#batchSize > 1 ? { ...next, batchSize: this.#batchSize } : next;
-          await this.#deps.store.beginPage(this.#runId, saved);
-          await this.#enqueue(saved, false);
+    // A transient S3 failure restarts the listing at the same position (the cursor after the
+    // last page counted) until the store answers again or the retry budget is spent.
+    let outage: ListingOutage | undefined;
+    for (;;) {
+      try {
+        const pages = this.#deps.bucket.listPages({ prefix: this.#spec.prefix, pageSize: this.#options.pageSize ?? 1000, continuationToken: cursor, signal: this.#options.signal });
+        for await (const listed of pages) {
+          this.#throwIfAborted();
+          outage = undefined;
+          const items: PendingPage['items'] = [];
+          listed.objects.forEach((object, index) => {
+            if (filter(object)) items.push([index, object.key]);
+          });
+          const next: PendingPage = { page, listed: listed.objects.length, nextCursor: listed.nextContinuationToken, items };
+          if (items.length === 0) {
+            await this.#deps.store.pageEnqueued(this.#runId, { listed: next.listed, matched: 0, enqueued: 0, nextCursor: next.nextCursor, nextPage: page + 1 });
+          } else {
+            // Wait for room before the page is saved: a producer killed while paused has saved nothing of it.
+            await this.#room();
+            // Still ours (a listing request may have stalled for long): only the lease holder counts pages.
+            await this.#lease.keep();
+            // Enqueued exactly as saved (a replay cuts the page by the saved batch size).
+            const saved: PendingPage = this.#batchSize > 1 ? { ...next, batchSize: this.#batchSize } : next;
+            await this.#deps.store.beginPage(this.#runId, saved);
+            await this.#enqueue(saved, false);
+          }
+          page++;
+          cursor = listed.nextContinuationToken;
+          await this.#checkpoint('listing', undefined);
         }
-        page++;
-        await this.#checkpoint('listing', undefined);
+        return;
+      } catch (err) {
+        if (isAborted(this.#options.signal) && !(err instanceof StopRun)) throw new Interrupted();
+        if (!isTransientS3Failure(err)) throw err;
+        const now = Date.now();
+        outage ??= { since: now, retries: 0, lastError: '' };
+        outage.lastError = err instanceof Error ? err.message : String(err);
+        const budget = this.#options.s3RetryBudgetMs ?? DEFAULT_S3_RETRY_BUDGET_MS;
+        if (now - outage.since >= budget) throw new S3UnavailableError({ runId: this.#runId, bucket: this.#spec.bucket, endpoint: this.#deps.bucket.endpoint, outage, budgetMs: budget, cause: err });
+        outage.retries++;
+        await this.#checkpoint('s3-unavailable', undefined, outage);
+        await sleep(Math.min((this.#options.s3RetryDelayMs ?? listingRetryDelay)(outage.retries), Math.max(0, outage.since + budget - now)), this.#options.signal);
+        this.#throwIfAborted();
+        // The sleep may have been long: still ours before the next request.
+        await this.#lease.keep();
       }
-    } catch (err) {
-      if (isAborted(this.#options.signal) && !(err instanceof StopRun)) throw new Interrupted();
-      throw err;
     }
   }
 

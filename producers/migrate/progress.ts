@@ -4,6 +4,7 @@
  * pure (tested with tables of cases); `ProgressDisplay` only adds a clock and throttling.
  */
 import type { RunInfo } from '../../shared/runs/index.js';
+import { outageTime } from './listing-retry.js';
 import type { MigrationStatus } from './migration.js';
 
 /** Terminal redraws at most this often (5 a second). */
@@ -72,6 +73,9 @@ export function countersText(run: RunInfo, short = false): string {
 }
 
 function phaseText(status: MigrationStatus): string {
+  // The listing's store is away: say since when and that it is being waited for, not stuck.
+  if (status.s3Outage !== undefined)
+    return `S3 unavailable since ${outageTime(status.s3Outage.since)}, retrying (${status.s3Outage.retries} ${status.s3Outage.retries === 1 ? 'retry' : 'retries'}; last: ${status.s3Outage.lastError})`;
   if (status.phase === 'paused') return `paused: queue full${status.queueDepth === undefined ? '' : ` (${formatCount(status.queueDepth)} waiting)`}`;
   return status.phase;
 }

@@ -54,6 +54,17 @@ export interface WorkerSettings {
   streamConcurrency: number;
   /** Port of /metrics, /healthz, /readyz; undefined = off. */
   metricsPort: number | undefined;
+  /** How long start-up waits for Redis before the worker exits (exit code 3). */
+  redisStartupTimeoutMs: number;
+  /** Store-down failures in a row (refused, reset, timeout, 503) that open an endpoint's circuit breaker. */
+  breakerFailures: number;
+  /** Longest interval between the open breaker's probes (they start at 1 s and double). */
+  breakerMaxProbeMs: number;
+}
+
+export interface ProducerSettings {
+  /** How long a migration's listing retries while S3 fails transiently, from an outage's first failure. */
+  s3RetryBudgetMs: number;
 }
 
 export interface RetrySettings {
@@ -71,6 +82,7 @@ export interface S3JobsConfig {
   prefix: string;
   profiles: Record<string, ConnectionProfile>;
   worker: WorkerSettings;
+  producer: ProducerSettings;
   retry: RetrySettings;
   retention: { completedCount: number; completedAgeSeconds: number };
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -83,6 +95,7 @@ export type ConfigOverrides = {
   prefix?: string | undefined;
   profiles?: Record<string, Partial<ConnectionProfile>> | undefined;
   worker?: Partial<WorkerSettings> | undefined;
+  producer?: Partial<ProducerSettings> | undefined;
   retry?: Partial<RetrySettings> | undefined;
   retention?: Partial<S3JobsConfig['retention']> | undefined;
   logLevel?: S3JobsConfig['logLevel'] | undefined;
@@ -108,7 +121,11 @@ export const DEFAULT_CONFIG: S3JobsConfig = {
     streamPartBytes: 16 * 1024 ** 2,
     streamConcurrency: 4,
     metricsPort: undefined,
+    redisStartupTimeoutMs: 60_000,
+    breakerFailures: 5,
+    breakerMaxProbeMs: 30_000,
   },
+  producer: { s3RetryBudgetMs: 300_000 },
   retry: { attempts: 5, backoffBaseMs: 1_000, backoffMaxMs: 60_000 },
   retention: { completedCount: 10_000, completedAgeSeconds: 86_400 },
   logLevel: 'info',
@@ -150,7 +167,11 @@ const configSchema = z.strictObject({
     streamPartBytes: positiveInt.min(5 * 1024 ** 2).max(5 * 1024 ** 3),
     streamConcurrency: positiveInt.max(64),
     metricsPort: z.number().int().min(0).max(65535).optional(),
+    redisStartupTimeoutMs: positiveInt,
+    breakerFailures: positiveInt.max(10_000),
+    breakerMaxProbeMs: positiveInt.min(1_000),
   }),
+  producer: z.strictObject({ s3RetryBudgetMs: z.number().int().nonnegative() }),
   retry: z.strictObject({ attempts: positiveInt.max(100), backoffBaseMs: positiveInt, backoffMaxMs: positiveInt }),
   retention: z.strictObject({ completedCount: z.number().int().nonnegative(), completedAgeSeconds: positiveInt }),
   logLevel: z.enum(LOG_LEVELS),
@@ -251,7 +272,11 @@ export function overridesFromEnv(env: Env): ConfigOverrides {
       streamPartBytes: intFrom(env, 'S3JOBS_STREAM_PART_BYTES'),
       streamConcurrency: intFrom(env, 'S3JOBS_STREAM_CONCURRENCY'),
       metricsPort,
+      redisStartupTimeoutMs: intFrom(env, 'S3JOBS_REDIS_STARTUP_TIMEOUT_MS'),
+      breakerFailures: intFrom(env, 'S3JOBS_BREAKER_FAILURES'),
+      breakerMaxProbeMs: intFrom(env, 'S3JOBS_BREAKER_MAX_PROBE_MS'),
     }),
+    producer: dropUndefined({ s3RetryBudgetMs: intFrom(env, 'S3JOBS_S3_RETRY_BUDGET_MS') }),
     retry: dropUndefined({ attempts: intFrom(env, 'S3JOBS_ATTEMPTS'), backoffBaseMs: intFrom(env, 'S3JOBS_BACKOFF_MS'), backoffMaxMs: intFrom(env, 'S3JOBS_BACKOFF_MAX_MS') }),
     retention: dropUndefined({ completedCount: intFrom(env, 'S3JOBS_KEEP_COMPLETED'), completedAgeSeconds: intFrom(env, 'S3JOBS_KEEP_COMPLETED_SECONDS') }),
     logLevel: level as S3JobsConfig['logLevel'] | undefined,
@@ -266,6 +291,7 @@ function merge(base: S3JobsConfig, over: ConfigOverrides): S3JobsConfig {
     ...dropUndefined({ redisUrl: over.redisUrl, queue: over.queue, prefix: over.prefix, logLevel: over.logLevel }),
     profiles: profiles as Record<string, ConnectionProfile>,
     worker: { ...base.worker, ...dropUndefined(over.worker ?? {}) },
+    producer: { ...base.producer, ...dropUndefined(over.producer ?? {}) },
     retry: { ...base.retry, ...dropUndefined(over.retry ?? {}) },
     retention: { ...base.retention, ...dropUndefined(over.retention ?? {}) },
   };

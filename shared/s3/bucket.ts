@@ -275,6 +275,28 @@ export class S3Bucket {
     return runWithTimeoutDisabled(this, fn);
   }
 
+  /** `protocol://host[:port]` requests go to (errors and the worker's circuit breaker name it). */
+  get endpoint(): string {
+    return this.config.endpoint.origin;
+  }
+
+  /**
+   * One cheap request to learn whether the store answers: a HEAD of the bucket. Resolves with the
+   * HTTP status of any answer (200, 403, 404, 503, ...); rejects only when no answer came
+   * (refused, reset, timed out), with the S3TransportError.
+   */
+  async ping(options: CallOptions = {}): Promise<number> {
+    try {
+      const res = await this.#send({ method: 'HEAD' }, options);
+      await res.body.dump();
+      return res.status;
+    } catch (err) {
+      const status = (err as { status?: unknown } | null)?.status;
+      if (err instanceof S3Error && typeof status === 'number') return status;
+      throw err;
+    }
+  }
+
   /** The public (unsigned) URL of a key. */
   url(key: string): string {
     assertKey(key);

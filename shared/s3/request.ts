@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
-import { ErrorCodes, S3Error, S3JobsError } from '../errors.js';
+import { ErrorCodes, S3Error, S3JobsError, S3TransportError } from '../errors.js';
 import type { Endpoint } from './bucket-config.js';
 import type { Credentials } from './signer/index.js';
 import { codeForStatus, parseRetryAfter } from './retry-rules.js';
@@ -230,22 +230,37 @@ function emptyBodyMessage(status: number): string {
 
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH']);
 
-function abortError(req: Pick<S3Request, 'method' | 'key' | 'timeout'>, timeoutSignal: AbortSignal | undefined, cause: unknown): S3JobsError {
-  const what = `${req.method}${req.key === undefined ? '' : ` ${req.key}`}`;
-  if (timeoutSignal?.aborted === true) return new S3JobsError(ErrorCodes.Timeout, `${what} timed out after ${req.timeout} ms and was aborted`, { retryable: true, cause });
-  return new S3JobsError(ErrorCodes.Aborted, `${what} was aborted by the caller`, { retryable: true, cause });
+/** What `transportError` needs of a request; `endpoint`/`path`/`query` name it in the message. */
+export type FailedRequest = Pick<S3Request, 'method' | 'key' | 'timeout'> & Partial<Pick<S3Request, 'endpoint' | 'path' | 'query'>>;
+
+/**
+ * `S3 http://host:port: GET /bucket/key?uploadId` — the side (S3), the endpoint and the request.
+ * Only the query's parameter names: values may be long (continuation tokens) and say nothing more.
+ */
+function describeRequest(req: FailedRequest): { endpoint: string | undefined; request: string; what: string } {
+  const names = Object.keys(req.query ?? {});
+  const target = req.path !== undefined ? `${req.path === '' ? '/' : req.path}${names.length === 0 ? '' : `?${names.join('&')}`}` : req.key;
+  const request = `${req.method}${target === undefined ? '' : ` ${target}`}`;
+  const endpoint = req.endpoint?.origin;
+  return { endpoint, request, what: `S3 ${endpoint ?? 'endpoint'}: ${request}` };
+}
+
+function abortError(req: FailedRequest, timeoutSignal: AbortSignal | undefined, cause: unknown): S3JobsError {
+  const { what, ...where } = describeRequest(req);
+  if (timeoutSignal?.aborted === true) return new S3TransportError(ErrorCodes.Timeout, `${what} timed out after ${req.timeout} ms and was aborted`, where, { retryable: true, cause });
+  return new S3TransportError(ErrorCodes.Aborted, `${what} was aborted by the caller`, where, { retryable: true, cause });
 }
 
 /** Maps anything undici or a stream throws into an S3JobsError with a stable code. */
-export function transportError(err: unknown, req: Pick<S3Request, 'method' | 'key' | 'timeout'>, timeoutSignal: AbortSignal | undefined): S3JobsError {
+export function transportError(err: unknown, req: FailedRequest, timeoutSignal: AbortSignal | undefined): S3JobsError {
   if (err instanceof S3JobsError) return err;
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR' || err instanceof undiciErrors.RequestAbortedError || timeoutSignal?.aborted === true) return abortError(req, timeoutSignal, err);
-  const what = `${req.method}${req.key === undefined ? '' : ` ${req.key}`}`;
+  const { what, ...where } = describeRequest(req);
   if (err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError)
-    return new S3JobsError(ErrorCodes.Timeout, `${what}: no progress from the server (${e.code})`, { retryable: true, cause: err });
-  if (e?.code !== undefined && NETWORK_CODES.has(e.code)) return new S3JobsError(ErrorCodes.Network, `${what}: network error ${e.code}`, { retryable: true, cause: err });
-  return new S3JobsError(ErrorCodes.Network, `${what}: ${e?.message ?? String(err)}`, { retryable: true, cause: err });
+    return new S3TransportError(ErrorCodes.Timeout, `${what}: no progress from the server (${e.code})`, where, { retryable: true, cause: err });
+  if (e?.code !== undefined && NETWORK_CODES.has(e.code)) return new S3TransportError(ErrorCodes.Network, `${what}: network error ${e.code}`, where, { retryable: true, cause: err });
+  return new S3TransportError(ErrorCodes.Network, `${what}: ${e?.message ?? String(err)}`, where, { retryable: true, cause: err });
 }
 
 /** Re-throws body stream errors (timeout mid-body, reset) as S3JobsErrors. */

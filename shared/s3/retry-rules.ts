@@ -107,3 +107,38 @@ export function parseRetryAfter(value: string | undefined, now: number): number 
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
 }
+
+/** s3jobs codes of requests that got no usable answer (refused, reset, timed out, garbled). */
+export const TRANSIENT_REQUEST_CODES: ReadonlySet<string> = new Set(['S3JOBS_NETWORK', 'S3JOBS_TIMEOUT', 'S3JOBS_BAD_RESPONSE']);
+
+/**
+ * Is a failed S3 call worth trying again later? The same tables as the worker's classification:
+ * no answer (TRANSIENT_REQUEST_CODES), or an answer `isRetryableS3Answer` calls transient (5xx,
+ * SlowDown, 429). Only for errors of the S3 side (they carry a `code`, and a `status` when S3
+ * answered); anything else — a Redis error, a bug — is not.
+ */
+export function isTransientS3Failure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const { code, status } = err as { code?: unknown; status?: unknown };
+  if (typeof code !== 'string') return false;
+  if (err.name === 'S3TransportError') return TRANSIENT_REQUEST_CODES.has(code);
+  if (code === 'S3JOBS_BAD_RESPONSE') return true;
+  if (typeof status === 'number' && (err.name === 'S3Error' || err.name === 'S3NotFoundError')) return isRetryableS3Answer(code, status);
+  return false;
+}
+
+/** Throttling answers: the store is up and asks us to slow down (not an outage). */
+export const THROTTLING_S3_CODES: ReadonlySet<string> = new Set(['SlowDown', 'Throttling', 'ThrottlingException', 'TooManyRequests', 'RequestLimitExceeded', 'BandwidthLimitExceeded']);
+
+/**
+ * Does a failed call say the store itself is away, rather than this request having failed? No
+ * answer at all (refused, reset, timed out), or a gateway's 502/503/504 that is not throttling.
+ * The worker's circuit breaker counts these; any other answer (404, 412, 500 of one request)
+ * shows the store is there.
+ */
+export function isStoreDownFailure(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const { code, status } = err as { code?: unknown; status?: unknown };
+  if (code === 'S3JOBS_NETWORK' || code === 'S3JOBS_TIMEOUT') return true;
+  return typeof status === 'number' && (status === 502 || status === 503 || status === 504) && typeof code === 'string' && !THROTTLING_S3_CODES.has(code);
+}
