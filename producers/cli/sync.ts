@@ -1,10 +1,11 @@
-/** `s3jobs sync <srcBucket>[/<prefix>] <dstBucket>[/<prefix>] --acl ACL [...]` */
+/** `s3jobs sync <srcBucket>[/<prefix>] <dstBucket>[/<prefix>] --acl ACL [--from-profile P] [--delete] [--dry-run] [...]` */
 import { ValidationError } from '../../shared/errors.js';
 import type { JobPayload } from '../../shared/jobs/index.js';
 import { assertBucketName, CANNED_ACLS } from '../../shared/s3/validation.js';
 import {
   booleanFlag,
   compact,
+  DEFAULT_WAIT_TIMEOUT_MS,
   ENQUEUE_OPTIONS,
   enqueueOptionsFrom,
   GLOBAL_OPTIONS,
@@ -29,6 +30,9 @@ export const SYNC_OPTIONS = {
   metadata: { type: 'string', multiple: true },
   mimetype: { type: 'string' },
   'as-run': { type: 'boolean' },
+  'from-profile': { type: 'string' },
+  delete: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 const OPTIONS = { ...GLOBAL_OPTIONS, ...ENQUEUE_OPTIONS, ...SYNC_OPTIONS } as const;
@@ -40,6 +44,7 @@ const FLAGS: Record<string, string> = {
   metadata: '--metadata',
   mimetype: '--mimetype',
   profile: '--profile',
+  sourceProfile: '--from-profile',
   timeoutMs: '--timeout-ms',
 };
 
@@ -68,12 +73,15 @@ export function syncPayloadFrom(values: ParsedValues, src: string, dst: string, 
     compact({
       kind: 'sync',
       profile: stringFlag(values, 'profile') ?? 'default',
+      sourceProfile: stringFlag(values, 'from-profile'),
       source: parseLocation(src, '<src>'),
       destination: parseLocation(dst, '<dst>'),
       acl,
       metadata: parseMetadataPairs(listFlag(values, 'metadata'), '--metadata'),
       mimetype: stringFlag(values, 'mimetype'),
       asRun: booleanFlag(values, 'as-run') ? true : undefined,
+      delete: booleanFlag(values, 'delete') ? true : undefined,
+      dryRun: booleanFlag(values, 'dry-run') ? true : undefined,
       timeoutMs,
     }),
     FLAGS,
@@ -86,7 +94,9 @@ export function parseSyncArgs(argv: readonly string[]): Parsed<EnqueueRequest> {
   if (values.help === true) return { help: true };
   const { options, wait } = enqueueOptionsFrom(values);
   const payload = syncPayloadFrom(values, positionals[0]!, positionals[1]!, options.timeoutMs);
-  return { help: false, payload, options, wait, globals: globalsFrom(values) };
+  // A dry run's listing is its result: wait for it (the default wait) unless --wait says otherwise.
+  const dryRun = booleanFlag(values, 'dry-run');
+  return { help: false, payload, options, wait: wait ?? (dryRun ? { timeoutMs: DEFAULT_WAIT_TIMEOUT_MS } : undefined), globals: globalsFrom(values) };
 }
 
 export const SYNC_FLAGS_HELP = `Sync flags:
@@ -95,7 +105,14 @@ export const SYNC_FLAGS_HELP = `Sync flags:
   --metadata NAME=VALUE   user metadata of every copy (repeat per entry); default: the source's
   --mimetype TYPE         Content-Type of every copy (default: the source's)
   --as-run                report the fan-out as a run "sync-<job id>": progress, counts and a
-                          report of every copy through the run commands`;
+                          report of every copy through the run commands
+  --from-profile NAME     profile the source is listed and read with (default: --profile); another
+                          store streams each copy through the worker, and objects are compared by
+                          size and the source ETag each copy records (s3jobs-source-etag metadata)
+  --delete                also delete destination objects under the prefix that the source no
+                          longer has (off by default; try --dry-run first)
+  --dry-run               list what would be copied and deleted (the first 100 of each, and the
+                          counts); copy and delete nothing. Waits for the result`;
 
 const HELP = commandHelp({
   usage: 's3jobs sync <srcBucket>[/<prefix>] <dstBucket>[/<prefix>] --acl ACL [flags]',
@@ -116,6 +133,7 @@ unchanged); the copies run on as their own jobs. To sync on a schedule: s3jobs s
     's3jobs sync photos/2024/ photos-backup/2024/ --acl private',
     's3jobs sync assets assets-eu --acl public-read --wait',
     's3jobs sync logs/app/ archive/app/ --acl bucket-owner-full-control --as-run --profile archive',
+    's3jobs sync --from-profile onprem media/ --profile backup media-backup/ --acl private --delete --dry-run',
   ],
   flags: SYNC_FLAGS_HELP,
   enqueue: true,

@@ -194,8 +194,12 @@ const keyPrefix = z.string().superRefine(
   }),
 );
 
-/** Same bucket and one prefix inside the other: the sync would copy into its own source. */
-function overlaps(j: { source: { bucket: string; prefix: string }; destination: { bucket: string; prefix: string } }): boolean {
+/**
+ * Same bucket (under the same profile) and one prefix inside the other: the sync would copy into
+ * its own source. Under two profiles the same bucket name is most often another store's bucket.
+ */
+function overlaps(j: { profile: string; sourceProfile?: string | undefined; source: { bucket: string; prefix: string }; destination: { bucket: string; prefix: string } }): boolean {
+  if (j.sourceProfile !== undefined && j.sourceProfile !== j.profile) return false;
   return j.source.bucket === j.destination.bucket && (j.source.prefix.startsWith(j.destination.prefix) || j.destination.prefix.startsWith(j.source.prefix));
 }
 
@@ -208,6 +212,8 @@ export const syncJobSchema = z
   .strictObject({
     kind: z.literal('sync'),
     profile,
+    /** Profile the source is listed and read with (default `profile`); another store: the copies are streamed. */
+    sourceProfile: profile.optional(),
     timeoutMs: timeoutMs.optional(),
     source: z.strictObject({ bucket: bucketName, prefix: keyPrefix }),
     destination: z.strictObject({ bucket: bucketName, prefix: keyPrefix }),
@@ -219,6 +225,10 @@ export const syncJobSchema = z
     mimetype: z.string().min(1).max(256).optional(),
     /** Report the fan-out as a run (`sync-<job id>`): progress and report through the run commands. */
     asRun: z.boolean().optional(),
+    /** Delete destination objects (under the prefix) the source no longer has. Default false. */
+    delete: z.boolean().optional(),
+    /** List what would be copied and deleted (the result's samples); copy and delete nothing. */
+    dryRun: z.boolean().optional(),
   })
   .refine((j) => !overlaps(j), {
     message: 'source and destination overlap (same bucket, one prefix inside the other): the sync would copy into its own source',

@@ -74,8 +74,13 @@ export interface SyncJobResult extends ResultBase {
   unchanged: number;
   /** Set when the fan-out is reported as a run (`asRun`) and there was something to copy. */
   runId?: string | undefined;
-  /** True when copy jobs were enqueued. */
+  /** True when copy jobs were enqueued or objects deleted. */
   changed: boolean;
+  /** With `delete`: destination objects the source no longer has, and how many were deleted. */
+  toDelete?: number | undefined;
+  deleted?: number | undefined;
+  /** With `dryRun`: the first keys (up to 100 each) that would be copied and deleted; nothing was. */
+  dryRun?: { copy: string[]; delete: string[] } | undefined;
 }
 
 export interface MetadataRewriteBatchJobResult extends ResultBase {

@@ -87,13 +87,16 @@ export function needsCopyRecord(d: SyncDecision): boolean {
 /**
  * Merge-joins the source listing (page by page) with the destination listing (object by object),
  * yielding, per source page, one decision per source object in listing order. Destination objects
- * with no source counterpart are passed over. The destination listing is read only as far as the
- * source goes, and closed when the source is done.
+ * with no source counterpart are passed over — or, with `orphans`, handed to it (a sync with
+ * `delete`): then the destination is also read to its end once the source is done, an empty
+ * decision page yielded after every 1,000 of those trailing orphans so the caller can act on them
+ * page by page. Without `orphans` the destination listing is read only as far as the source goes.
  */
 export async function* diffListings(
   sourcePages: AsyncIterable<readonly ListedObject[]>,
   destination: AsyncIterable<ListedObject>,
   prefixes: { source: string; destination: string },
+  orphans?: (object: ListedObject) => void,
 ): AsyncGenerator<SyncDecision[], void, undefined> {
   const it = destination[Symbol.asyncIterator]();
   let dst: ListedObject | undefined;
@@ -109,7 +112,10 @@ export async function* diffListings(
       const decisions: SyncDecision[] = [];
       for (const source of page) {
         const suffix = source.key.slice(prefixes.source.length);
-        while (dst !== undefined && compareKeys(dstSuffix, suffix) < 0) await advance();
+        while (dst !== undefined && compareKeys(dstSuffix, suffix) < 0) {
+          orphans?.(dst);
+          await advance();
+        }
         if (dst !== undefined && dstSuffix === suffix) {
           decisions.push({ status: isSameObject(source, dst) ? 'unchanged' : 'changed', suffix, source, destination: dst });
           await advance();
@@ -118,6 +124,13 @@ export async function* diffListings(
         }
       }
       yield decisions;
+    }
+    if (orphans !== undefined) {
+      for (let n = 1; dst !== undefined; n++) {
+        orphans(dst);
+        await advance();
+        if (n % 1000 === 0) yield [];
+      }
     }
   } finally {
     await it.return?.();
@@ -142,9 +155,11 @@ export function copyJobId(base: string, decision: SyncDecision): string {
 }
 
 /** Id base of copy jobs outside runs: the sync's definition, so every firing of a schedule shares it. */
-export function syncBase(spec: { profile: string; source: object; destination: object; acl: string; metadata?: object | undefined; mimetype?: string | undefined }): string {
-  const { profile, source, destination, acl, metadata, mimetype } = spec;
-  return `sync-${sha256(JSON.stringify([profile, source, destination, acl, metadata ?? null, mimetype ?? null])).slice(0, 16)}`;
+export function syncBase(spec: { profile: string; sourceProfile?: string | undefined; source: object; destination: object; acl: string; metadata?: object | undefined; mimetype?: string | undefined }): string {
+  const { profile, sourceProfile, source, destination, acl, metadata, mimetype } = spec;
+  // A source profile of its own is part of the definition; without one, the ids of existing syncs stay as they were.
+  const definition = [profile, source, destination, acl, metadata ?? null, mimetype ?? null, ...(sourceProfile === undefined ? [] : [sourceProfile])];
+  return `sync-${sha256(JSON.stringify(definition)).slice(0, 16)}`;
 }
 
 /**

@@ -27,6 +27,7 @@ import { validateJob } from '../../shared/jobs/index.js';
 import { RunStore, type RunInfo } from '../../shared/runs/index.js';
 import type { ListedObject } from '../../shared/s3/index.js';
 import type { FanOutJob, ProcessorContext } from './context.js';
+import { recognizeStreamedCopies } from './sync-cross-store.js';
 import { copyJobId, diffListings, needsCopyRecord, normalizeEtag, recognizeOwnCopies, runIdFor, syncBase, type SyncDecision } from './sync-diff.js';
 
 /** Run kind of a sync's fan-out. */
@@ -42,6 +43,7 @@ export function copyJobFor(job: SyncJob, decision: SyncDecision, run: { runId: s
   const copy: CopyJob = {
     kind: 'copy',
     profile: job.profile,
+    ...(job.sourceProfile === undefined ? {} : { sourceProfile: job.sourceProfile }),
     source: { bucket: job.source.bucket, key: decision.source.key },
     destination: { bucket: job.destination.bucket, key: `${job.destination.prefix}${decision.suffix}` },
     acl: job.acl,
@@ -61,7 +63,14 @@ async function* objectsOf(pages: AsyncIterable<{ objects: ListedObject[] }>): As
   for await (const page of pages) yield page.objects;
 }
 
-function resultOf(counts: { examined: number; toCopy: number; enqueued: number }, runId: string | undefined, startedAt: number, now: number): SyncJobResult {
+/** What a sync with `delete` or `dryRun` adds to its result. */
+interface Extras {
+  toDelete?: number | undefined;
+  deleted?: number | undefined;
+  dryRun?: { copy: string[]; delete: string[] } | undefined;
+}
+
+function resultOf(counts: { examined: number; toCopy: number; enqueued: number }, runId: string | undefined, startedAt: number, now: number, extras: Extras = {}): SyncJobResult {
   return {
     kind: 'sync',
     examined: counts.examined,
@@ -69,10 +78,15 @@ function resultOf(counts: { examined: number; toCopy: number; enqueued: number }
     enqueued: counts.enqueued,
     unchanged: counts.examined - counts.toCopy,
     ...(runId === undefined ? {} : { runId }),
-    changed: counts.enqueued > 0,
+    changed: counts.enqueued > 0 || (extras.deleted ?? 0) > 0,
+    ...(extras.toDelete === undefined ? {} : { toDelete: extras.toDelete, deleted: extras.deleted ?? 0 }),
+    ...(extras.dryRun === undefined ? {} : { dryRun: extras.dryRun }),
     durationMs: now - startedAt,
   };
 }
+
+/** Keys a dry run lists in its result, per kind. */
+const DRY_RUN_SAMPLE = 100;
 
 /**
  * A copy of a multipart source, or a copy made in parts, has another ETag than its source: the
@@ -92,8 +106,9 @@ async function withOwnCopiesRecognized(decisions: SyncDecision[], job: SyncJob, 
 export async function processSync(job: SyncJob, ctx: ProcessorContext, options: SyncOptions = {}): Promise<SyncJobResult> {
   const enqueue = ctx.enqueue;
   if (enqueue === undefined) throw new S3JobsError(ErrorCodes.InvalidConfig, 'this worker cannot add jobs to its queue, which a sync needs (start workers with startWorker)');
-  const runs = job.asRun === true ? ctx.runs : undefined;
-  if (job.asRun === true && runs === undefined) throw new S3JobsError(ErrorCodes.InvalidConfig, 'this worker has no run store, which a sync reported as a run needs (start workers with startWorker)');
+  // A dry run changes nothing, a run included.
+  const runs = job.asRun === true && job.dryRun !== true ? ctx.runs : undefined;
+  if (job.asRun === true && job.dryRun !== true && runs === undefined) throw new S3JobsError(ErrorCodes.InvalidConfig, 'this worker has no run store, which a sync reported as a run needs (start workers with startWorker)');
   const signal = job.timeoutMs === undefined ? ctx.deadline.lift() : ctx.signal;
   const prefixes = { source: job.source.prefix, destination: job.destination.prefix };
   const runId = runs === undefined ? undefined : runIdFor(ctx.jobId);
@@ -113,8 +128,27 @@ export async function processSync(job: SyncJob, ctx: ProcessorContext, options: 
   const unrecorded = { listed: 0, matched: 0 };
   if (after !== undefined) ctx.logger.info({ runId, after, page }, 'resuming the sync listing after the last recorded page');
 
-  const source = ctx.bucketFor(job.profile, job.source.bucket);
+  const sourceProfile = job.sourceProfile ?? job.profile;
+  const crossStore = sourceProfile !== job.profile && ctx.sameStore?.(sourceProfile, job.profile) !== true;
+  const source = ctx.bucketFor(sourceProfile, job.source.bucket);
   const destination = ctx.bucketFor(job.profile, job.destination.bucket);
+  const dryRun = job.dryRun === true ? { copy: [] as string[], delete: [] as string[] } : undefined;
+  // Destination objects the source does not have (with `delete`), deleted page by page.
+  const orphans: string[] = [];
+  const deletion = { toDelete: 0, deleted: 0 };
+  const flushOrphans = async (): Promise<void> => {
+    if (orphans.length === 0) return;
+    const keys = orphans.splice(0);
+    deletion.toDelete += keys.length;
+    if (dryRun !== undefined) {
+      dryRun.delete.push(...keys.slice(0, DRY_RUN_SAMPLE - dryRun.delete.length));
+      return;
+    }
+    const { deleted, errors } = await destination.deleteMany(keys, { signal });
+    deletion.deleted += deleted.length;
+    if (errors.length > 0)
+      throw new S3JobsError(errors[0]!.code, `sync --delete: ${errors.length} of ${keys.length} deletes failed, first ${errors[0]!.key}: ${errors[0]!.message}`, { retryable: true });
+  };
   const sourcePages = source.listPages({ prefix: prefixes.source, startAfter: after, pageSize: options.pageSize, signal });
   const destinationObjects = destination.list({
     prefix: prefixes.destination,
@@ -123,8 +157,19 @@ export async function processSync(job: SyncJob, ctx: ProcessorContext, options: 
     signal,
   });
 
-  for await (const listed of diffListings(objectsOf(sourcePages), destinationObjects, prefixes)) {
-    const decisions = await withOwnCopiesRecognized(listed, job, ctx);
+  const onOrphan = job.delete === true ? (o: ListedObject): void => void orphans.push(o.key) : undefined;
+  for await (const listed of diffListings(objectsOf(sourcePages), destinationObjects, prefixes, onOrphan)) {
+    await flushOrphans();
+    if (listed.length === 0) continue; // only orphans past the source's last key
+    let decisions = await withOwnCopiesRecognized(listed, job, ctx);
+    if (crossStore) decisions = await recognizeStreamedCopies(decisions, destination, signal);
+    if (dryRun !== undefined) {
+      const wanted = decisions.filter((d) => d.status !== 'unchanged');
+      counts.examined += decisions.length;
+      counts.toCopy += wanted.length;
+      dryRun.copy.push(...wanted.slice(0, DRY_RUN_SAMPLE - dryRun.copy.length).map((d) => d.source.key));
+      continue;
+    }
     const wanted = decisions.filter((d) => d.status !== 'unchanged').length;
     counts.examined += decisions.length;
     counts.toCopy += wanted;
@@ -160,10 +205,14 @@ export async function processSync(job: SyncJob, ctx: ProcessorContext, options: 
     ctx.logger.debug({ page, listed: decisions.length, toCopy: wanted, enqueued: added }, 'sync page done');
     page++;
   }
+  await flushOrphans();
   // The listing is over: the run moves to `draining` (its copies finish on their own).
   if (run !== undefined) await runs!.pageEnqueued(run.id, { listed: unrecorded.listed, matched: unrecorded.matched, enqueued: 0, nextCursor: undefined, nextPage: page });
 
-  const result = resultOf(counts, run?.id, ctx.startedAt, ctx.now());
-  ctx.logger.info({ examined: result.examined, toCopy: result.toCopy, enqueued: result.enqueued, unchanged: result.unchanged, runId: result.runId }, result.enqueued > 0 ? 'sync fanned out copy jobs' : 'sync found nothing to copy');
+  const result = resultOf(counts, run?.id, ctx.startedAt, ctx.now(), { ...(job.delete === true ? deletion : {}), dryRun });
+  ctx.logger.info(
+    { examined: result.examined, toCopy: result.toCopy, enqueued: result.enqueued, unchanged: result.unchanged, runId: result.runId, toDelete: result.toDelete, deleted: result.deleted, dryRun: dryRun !== undefined },
+    dryRun !== undefined ? 'sync dry run: nothing copied or deleted' : result.enqueued > 0 ? 'sync fanned out copy jobs' : 'sync found nothing to copy',
+  );
   return result;
 }
