@@ -74,6 +74,49 @@ async function seed(target: Target, prefixes: string[], count: number): Promise<
   await bucket.close();
 }
 
+/** What one request of each kind costs the store (its daemons' CPU), measured on its own. */
+interface RequestCost {
+  request: string;
+  perSec: number;
+  storeMs: number | undefined;
+}
+
+/**
+ * Each request kind the tools send, 16 at a time on `count` objects of their own, with the store's
+ * CPU per request: what makes one way of rewriting cheaper for the store than another.
+ */
+async function requestCosts(target: Target, store: CephStore, count: number): Promise<RequestCost[]> {
+  const bucket = bucketAt(target);
+  const k = (i: number): string => key('cost/', i);
+  const body = Buffer.alloc(512, 0x5a);
+  const put = (i: number, extra: Record<string, string> = {}): Promise<unknown> =>
+    bucket.put(k(i), body, { mimetype: SEEDED.contentType, headers: { 'cache-control': SEEDED.cacheControl, 'content-disposition': SEEDED.contentDisposition }, metadata: { ...SEEDED.kept, ...extra } });
+  const kinds: [string, (i: number) => Promise<unknown>][] = [
+    ['PUT (new object, 512 bytes)', (i) => put(i)],
+    ['PUT (overwrite, as rclone does)', (i) => put(i, { reviewed: 'rclone' })],
+    ['GET (as rclone does)', (i) => bucket.getBuffer(k(i))],
+    ['HEAD', (i) => bucket.head(k(i))],
+    ['CopyObject onto itself, REPLACE (AWS CLI)', (i) => bucket.copy(`${target.bucket}/${k(i)}`, k(i), { acl: 'private', metadata: { ...SEEDED.kept, reviewed: 'aws' } })],
+    ['HEAD + guarded CopyObject, headers kept (s3jobs)', (i) => bucket.rewriteMetadata(k(i), { acl: 'private', set: { reviewed: 's3jobs' } })],
+  ];
+  const costs: RequestCost[] = [];
+  for (const [request, op] of kinds) {
+    const before = store.cpuMs();
+    const started = process.hrtime.bigint();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        for (let i = next++; i < count; i = next++) await op(i);
+      }),
+    );
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const after = store.cpuMs();
+    costs.push({ request, perSec: count / seconds, storeMs: before === undefined || after === undefined ? undefined : (after - before) / count });
+  }
+  await bucket.close();
+  return costs;
+}
+
 const expectation = (tool: Tool): HeaderExpectation => ({ ...SEEDED, set: SETS[tool] });
 const ms = (cpuMs: number | undefined, objects: number): string => (cpuMs === undefined ? '–' : (cpuMs / objects).toFixed(3));
 
@@ -85,7 +128,7 @@ ceph-mon, ceph-osd, radosgw, ceph-common) and \`npm run bench -- migration-ceph\
 `;
 }
 
-async function measure(ctx: BenchContext, store: CephStore): Promise<{ runs: ToolRun[]; bucketName: string; seedSeconds: number[] }> {
+async function measure(ctx: BenchContext, store: CephStore): Promise<{ runs: ToolRun[]; costs: RequestCost[]; bucketName: string; seedSeconds: number[] }> {
   const sizes = process.env.S3JOBS_BENCH_CEPH_SIZES?.split(',').map(Number) ?? (ctx.quick ? [500, 1_000] : [5_000, 20_000]);
   const bucketName = `bench-mig-${Date.now().toString(36)}`;
   const target: Target = { ...store.target, bucket: bucketName };
@@ -93,10 +136,13 @@ async function measure(ctx: BenchContext, store: CephStore): Promise<{ runs: Too
   const redis = await startPrivateRedis();
   const bucket = bucketAt(target);
   const runs: ToolRun[] = [];
+  let costs: RequestCost[] = [];
   const seedSeconds: number[] = [];
   const profileDir = process.env.S3JOBS_BENCH_CPU_PROF;
   try {
     await bucket.putBucket();
+    costs = await requestCosts(target, store, ctx.quick ? 200 : 1_000);
+    for (const c of costs) ctx.log(`migration-ceph: ${c.request}: ${formatNumber(c.perSec)}/s, store ${ms(c.storeMs, 1)} ms CPU per request`);
     for (const [round, n] of sizes.entries()) {
       const shared = `n${n}/keep/`;
       const awsPrefix = `n${n}/aws/`;
@@ -151,10 +197,10 @@ async function measure(ctx: BenchContext, store: CephStore): Promise<{ runs: Too
     await redis.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  return { runs, bucketName, seedSeconds };
+  return { runs, costs, bucketName, seedSeconds };
 }
 
-function report(ctx: BenchContext, store: CephStore, runs: ToolRun[], loadBefore: number, loadAfter: number): string {
+function report(ctx: BenchContext, store: CephStore, runs: ToolRun[], costs: RequestCost[], loadBefore: number, loadAfter: number): string {
   const sizes = [...new Set(runs.map((r) => r.objects))];
   const get = (tool: Tool, n: number): ToolRun => runs.find((r) => r.tool === tool && r.objects === n)!;
   const keeps = (r: ToolRun): boolean => r.headers.kept && r.headers.metaKept && r.headers.metaSet;
@@ -196,6 +242,11 @@ function report(ctx: BenchContext, store: CephStore, runs: ToolRun[], loadBefore
     cpuRows,
     ['right', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
+  const costTable = markdownTable(
+    ['request (16 in flight)', 'requests/s', 'store CPU ms per request'],
+    costs.map((c) => [c.request, formatNumber(c.perSec), ms(c.storeMs, 1)]),
+    ['left', 'right', 'right'],
+  );
   const yes = (b: boolean): string => (b ? 'yes' : '**no**');
   const largest = sizes[sizes.length - 1]!;
   const headerTable = markdownTable(
@@ -232,6 +283,10 @@ CPU per object over each whole run (user + system, all threads; the store's thre
 
 ${cpuTable}
 
+What each request costs the store, measured on its own before the runs (${formatNumber(costs.length === 0 ? 0 : ctx.quick ? 200 : 1_000)} objects of their own, each kind in turn):
+
+${costTable}
+
 What each tool leaves on the objects (${formatNumber(largest)} objects, 50 checked by HEAD):
 
 ${headerTable}
@@ -249,8 +304,8 @@ export const benchmark: Benchmark = {
     }
     ensurePeers(ctx.log);
     const loadBefore = loadAverage();
-    const { runs, bucketName, seedSeconds } = await measure(ctx, ceph.store);
+    const { runs, costs, bucketName, seedSeconds } = await measure(ctx, ceph.store);
     const loadAfter = loadAverage();
-    return { markdown: report(ctx, ceph.store, runs, loadBefore, loadAfter), data: { store: ceph.store.version, bucketName, seedSeconds, runs, loadBefore, loadAfter, batch: CEPH_BATCH } };
+    return { markdown: report(ctx, ceph.store, runs, costs, loadBefore, loadAfter), data: { store: ceph.store.version, bucketName, seedSeconds, runs, costs, loadBefore, loadAfter, batch: CEPH_BATCH } };
   },
 };

@@ -114,7 +114,7 @@ export interface OursOptions {
   dir: string;
   /** Objects per job; BATCH by default. */
   batchSize?: number | undefined;
-  /** Write a V8 CPU profile of the worker over the timed run into this folder (bench/profiled-worker.ts). */
+  /** Write V8 CPU profiles of the worker (bench/profiled-worker.ts) and the producer over the timed run into this folder. */
   profileDir?: string | undefined;
 }
 
@@ -148,6 +148,7 @@ export async function ours(t: Target, o: OursOptions): Promise<Timing> {
   let completed = 0;
   if (o.profileDir !== undefined) worker.kill('SIGUSR2'); // the profile starts now
   const workerBefore = processCpuMs(worker.pid);
+  const profile = o.profileDir === undefined ? undefined : await startProfile();
   const cpuBefore = process.cpuUsage();
   const seconds = await timed(async () => {
     const migration = runMigration({ bucket, queue, store: new RunStore(connection, config.prefix, queueName) }, spec, {
@@ -166,6 +167,7 @@ export async function ours(t: Target, o: OursOptions): Promise<Timing> {
     completed = result.run.completed;
   });
   const cpu = process.cpuUsage(cpuBefore);
+  if (profile !== undefined) writeFileSync(join(o.profileDir!, `producer-${process.pid}-${o.objects}.cpuprofile`), JSON.stringify(await profile.stop()));
   const workerAfter = processCpuMs(worker.pid);
   worker.kill('SIGTERM');
   await Promise.race([worker.exited, new Promise((r) => setTimeout(r, 15_000))]);
@@ -178,6 +180,22 @@ export async function ours(t: Target, o: OursOptions): Promise<Timing> {
     seconds,
     clientCpuMs: (cpu.user + cpu.system) / 1000,
     workerCpuMs: workerBefore === undefined || workerAfter === undefined ? undefined : workerAfter - workerBefore,
+  };
+}
+
+/** A V8 CPU profile of this process (the producer), from now until `stop()`. */
+async function startProfile(): Promise<{ stop(): Promise<unknown> }> {
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop() {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      return profile;
+    },
   };
 }
 
