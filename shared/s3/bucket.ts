@@ -9,7 +9,7 @@ import { mapConcurrent, planParts, resolveMultipartOptions, MAX_SINGLE_COPY_BYTE
 import { objectInfoFromHeaders, type ObjectInfo } from './object-info.js';
 import { S3Transport, s3ErrorFrom, type S3Request, type S3Response, type TransportOptions } from './request.js';
 import { customerKey, sseHeadersFromSource, type SseCustomerKey, type SseCustomerKeyInput } from './sse.js';
-import { copyConditionPrefixes, copyGuard, DOCUMENTED_S3, ownedCreateMayAnswer200, type CopyGuard, type StoreProfile } from './store-profile.js';
+import { copyConditionPrefixes, copyGuard, DOCUMENTED_S3, ownedCreateMayAnswer200, partCopyConditions, type CopyConditionSupport, type CopyGuard, type StoreProfile } from './store-profile.js';
 import { presignRequest, uriEncodePath } from './signer/index.js';
 import { isTimeoutDisabledInScope, runWithTimeoutDisabled } from './timeout-scope.js';
 import { assertCannedAcl, assertKey, splitCopySource, type BucketCannedAcl, type CannedAcl, type StorageClass } from './validation.js';
@@ -145,6 +145,9 @@ export interface PutOptions extends CallOptions {
   storageClass?: StorageClass | undefined;
   /** Encrypt with this SSE-C key (the store keeps none: reads need it again); never logged. */
   sseCustomerKey?: SseCustomerKeyInput | undefined;
+  /** SSE-S3 (`AES256`) or SSE-KMS (`aws:kms`, with `kmsKeyId` or the account's default key). */
+  serverSideEncryption?: 'AES256' | 'aws:kms' | undefined;
+  kmsKeyId?: string | undefined;
 }
 
 export interface GetOptions extends CallOptions {
@@ -256,6 +259,15 @@ export class S3Bucket {
   /** Whether a conditional copy is really conditional on this store (see `CopyGuard`). */
   get guard(): CopyGuard {
     return copyGuard(this.#store.copyConditions);
+  }
+
+  /**
+   * The same for a multipart copy, whose parts (UploadPartCopy) carry the condition. Where the
+   * store ignores it there, the client still HEADs the source before completing and refuses a
+   * source that changed (412), which narrows the window but is no guard: `false`.
+   */
+  get multipartGuard(): CopyGuard {
+    return copyGuard(partCopyConditions(this.#store));
   }
 
   /** Request timeout in milliseconds; `null` = disabled. Applies to every later request. */
@@ -392,7 +404,7 @@ export class S3Bucket {
       headers['x-amz-acl'] = options.acl;
     }
     if (options.storageClass !== undefined) headers['x-amz-storage-class'] = options.storageClass;
-    Object.assign(headers, metadataHeaders(normalizeMetadata(options.metadata ?? {}, 'metadata')), customerKey(options.sseCustomerKey, 'sseCustomerKey')?.headers('x-amz-'));
+    Object.assign(headers, metadataHeaders(normalizeMetadata(options.metadata ?? {}, 'metadata')), customerKey(options.sseCustomerKey, 'sseCustomerKey')?.headers('x-amz-'), serverSideEncryptionHeaders(options));
     if (typeof data !== 'string' && !(data instanceof Uint8Array)) {
       if (options.contentLength === undefined || !Number.isInteger(options.contentLength) || options.contentLength < 0)
         throw new ValidationError('contentLength', 'is required (a non-negative integer) when the body is a stream: S3 refuses uploads of unknown length');
@@ -603,7 +615,9 @@ export class S3Bucket {
       { metadata: head.metadata, headers: head.headers },
       { set: options.set, remove: options.remove, replace: options.replace, mimetype: options.mimetype, headers: options.headers },
     );
-    const guarded = this.guard;
+    const large = head.size > multipart.threshold;
+    const guarded = large ? this.multipartGuard : this.guard;
+    if (large) this.assertGuard(options.requireGuard, `metadata rewrite of ${this.name}/${key} (a multipart copy of ${head.size} bytes)`, guarded);
     const unchanged = { changed: false, etag: head.etag, previousEtag: head.etag, lastModified: head.lastModified, versionId: head.versionId, size: head.size, guarded };
     if (!plan.changed) return unchanged;
 
@@ -612,7 +626,7 @@ export class S3Bucket {
     const self = { bucket: this.name, key };
     const keys = { source: sseKey, destination: sseKey };
     const copied =
-      head.size > multipart.threshold
+      large
         ? await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, keys, options)
         : // No versionId: copying a pinned old version onto the key would resurrect stale content.
           await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, keys, options, head.size, undefined);
@@ -682,25 +696,24 @@ export class S3Bucket {
    * Throws S3JOBS_UNGUARDED (not retryable) when a guard is required (`asked`, or the bucket's
    * `requireGuard`) and this store's copy conditions are not known to hold. `what` names the work.
    */
-  assertGuard(asked: boolean | undefined, what: string): void {
+  assertGuard(asked: boolean | undefined, what: string, guard: CopyGuard = this.guard): void {
     if (asked !== true && !this.#requireGuard) return;
-    const guard = this.guard;
     if (guard === true) return;
     throw new S3JobsError(
       ErrorCodes.Unguarded,
       `${what} refused: a guard is required (requireGuard), and this store's copy conditions are ${guard === false ? 'ignored' : 'unverified'} ` +
-        `(store profile ${this.#store.source}, copyConditions: ${this.#store.copyConditions}), so an upload made meanwhile could be overwritten with stale metadata. ` +
+        `(store profile ${this.#store.source}, copyConditions: ${this.#store.copyConditions}, partCopyConditions: ${partCopyConditions(this.#store)}), so an upload made meanwhile could be overwritten with stale metadata. ` +
         'State the store (S3JOBS_PROFILE_<NAME>_PROVIDER), verify it with `s3jobs doctor`, or run without requiring a guard',
       { retryable: false },
     );
   }
 
   /** The source condition "ETag is still `etag`", under the header names this store honours. */
-  #ifMatchHeaders(etag: string | undefined): Record<string, string> {
+  #ifMatchHeaders(etag: string | undefined, support: CopyConditionSupport = this.#store.copyConditions): Record<string, string> {
     const headers: Record<string, string> = {};
     const quoted = etag === undefined ? '' : quoteEtag(etag);
     if (quoted === '') return headers;
-    for (const prefix of copyConditionPrefixes(this.#store.copyConditions)) headers[`${prefix}match`] = quoted;
+    for (const prefix of copyConditionPrefixes(support)) headers[`${prefix}match`] = quoted;
     return headers;
   }
 
@@ -858,20 +871,34 @@ export class S3Bucket {
           'x-amz-copy-source': copySourceHeader(src.bucket, src.key, options.sourceVersionId),
           'x-amz-copy-source-range': `bytes=${part.start}-${part.end}`,
           ...partSse,
-          ...this.#ifMatchHeaders(pin),
+          ...this.#ifMatchHeaders(pin, partCopyConditions(this.#store)),
         };
         const res = await this.#send({ method: 'PUT', key, query: { partNumber: String(part.partNumber), uploadId }, headers: partHeaders }, options);
         const text = await res.body.text();
         this.#throwIfErrorDocument(res, text, key);
         return { partNumber: part.partNumber, etag: parseCopyResult(text).etag };
       });
+      if (pin !== '' && this.multipartGuard !== true) {
+        // The parts may have been copied from a source replaced meanwhile (the store may ignore
+        // their condition): look again before completing, and refuse a source that changed.
+        const now = await this.#headAt(src.bucket, src.key, options, options.sourceVersionId, keys.source);
+        if (!sameEtag(now.etag, pin))
+          throw new S3Error({
+            code: 'PreconditionFailed',
+            message: `source ETag is now ${now.etag}, the copy was pinned to ${quoteEtag(pin)}: the source changed during the multipart copy, which was not completed`,
+            status: 412,
+            bucket: src.bucket,
+            key: src.key,
+            retryable: false,
+          });
+      }
       const body = buildCompleteMultipartUpload(parts);
       const done = await this.#send({ method: 'POST', key, query: { uploadId }, headers: { 'content-type': 'application/xml' }, body }, options);
       const text = await done.body.text();
       this.#throwIfErrorDocument(done, text, key);
       const completed = parseCompleteMultipartUpload(text);
       const result: CopyResult = { etag: completed.etag, lastModified: undefined, versionId: done.headers['x-amz-version-id'], multipart: true, size: head.size };
-      if (pin !== '') result.guarded = this.guard;
+      if (pin !== '') result.guarded = this.multipartGuard;
       if (result.etag === '') {
         // Some stores (Ceph RGW) complete with an empty <ETag>: the object is there, and a HEAD has
         // its ETag. Its size must be the source's, or the copy is not what was asked for.
@@ -969,6 +996,23 @@ function copyPlan(
   else if (plan.directive === 'REPLACE' && head !== undefined && head.storageClass !== 'STANDARD') headers['x-amz-storage-class'] = head.storageClass;
   Object.assign(headers, writeSse(head, destinationKey));
   return { directive: plan.directive, headers, pin };
+}
+
+/** The SSE-S3 / SSE-KMS headers a put asks for. */
+function serverSideEncryptionHeaders(options: PutOptions): Record<string, string> {
+  const mode = options.serverSideEncryption;
+  if (mode === undefined) {
+    if (options.kmsKeyId !== undefined) throw new ValidationError('kmsKeyId', 'needs serverSideEncryption: "aws:kms"');
+    return {};
+  }
+  if (mode !== 'AES256' && mode !== 'aws:kms') throw new ValidationError('serverSideEncryption', `must be "AES256" (SSE-S3) or "aws:kms" (SSE-KMS); got ${JSON.stringify(mode)}`);
+  if (options.sseCustomerKey !== undefined) throw new ValidationError('serverSideEncryption', 'give it or sseCustomerKey (SSE-C), not both');
+  const headers: Record<string, string> = { 'x-amz-server-side-encryption': mode };
+  if (options.kmsKeyId !== undefined) {
+    if (mode !== 'aws:kms' || typeof options.kmsKeyId !== 'string' || options.kmsKeyId === '') throw new ValidationError('kmsKeyId', 'must be a non-empty key id or ARN, with serverSideEncryption "aws:kms"');
+    headers['x-amz-server-side-encryption-aws-kms-key-id'] = options.kmsKeyId;
+  }
+  return headers;
 }
 
 /** SSE-C keys of a copy: the source's (to read it) and the destination's (to write it). */

@@ -46,6 +46,11 @@ export interface StoreProfile {
   /** Where this profile came from, for logs and `doctor`: `documented`, `provider:ceph`, `doctor:<ISO time>`. */
   source: string;
   copyConditions: CopyConditionSupport;
+  /**
+   * The same for UploadPartCopy (the parts of a multipart copy), where stores may differ again:
+   * Ceph RGW 16.2 honours no condition there at all. Absent: as `copyConditions`.
+   */
+  partCopyConditions?: CopyConditionSupport | undefined;
   multipartCompletionEtag: MultipartCompletionEtag;
   ownedBucketCreate: OwnedBucketCreate;
 }
@@ -69,9 +74,9 @@ export const DOCUMENTED_S3: StoreProfile = Object.freeze({
 export const PROVIDER_PROFILES = Object.freeze({
   aws: { source: 'provider:aws', copyConditions: 'standard', multipartCompletionEtag: 'etag', ownedBucketCreate: '200-in-us-east-1' },
   /** Ceph RADOS Gateway 16.2 (Debian bookworm's radosgw), tested by the project's own test/stores/ceph-rgw.sh. */
-  ceph: { source: 'provider:ceph', copyConditions: 'legacy', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '200' },
+  ceph: { source: 'provider:ceph', copyConditions: 'legacy', partCopyConditions: 'none', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '200' },
   /** @20minutes/s3rver, the project's quick test server: ignores copy conditions altogether. */
-  s3rver: { source: 'provider:s3rver', copyConditions: 'none', multipartCompletionEtag: 'etag', ownedBucketCreate: '409' },
+  s3rver: { source: 'provider:s3rver', copyConditions: 'none', partCopyConditions: 'none', multipartCompletionEtag: 'etag', ownedBucketCreate: '409' },
   /** Any other store: the same as no preset (DOCUMENTED_S3), said explicitly. */
   other: { ...DOCUMENTED_S3, source: 'provider:other' },
 } satisfies Record<string, StoreProfile>);
@@ -95,6 +100,18 @@ export function withFindings(base: StoreProfile, findings: Partial<StoreProfile>
   if (findings === undefined) return base;
   const defined = Object.fromEntries(Object.entries(findings).filter(([, v]) => v !== undefined)) as Partial<StoreProfile>;
   return { ...base, ...defined, source: findings.source === undefined ? base.source : `${findings.source} over ${base.source}` };
+}
+
+/** What the store does with conditions on UploadPartCopy. */
+export function partCopyConditions(profile: StoreProfile): CopyConditionSupport {
+  return profile.partCopyConditions ?? profile.copyConditions;
+}
+
+/** The weaker of two guards: false before 'unverified' before true. */
+export function weakerGuard(a: CopyGuard, b: CopyGuard): CopyGuard {
+  if (a === false || b === false) return false;
+  if (a === 'unverified' || b === 'unverified') return 'unverified';
+  return true;
 }
 
 /** Whether a copy condition sent to a store of this support really guards the copy. */

@@ -22,6 +22,8 @@ import type { Outcome } from '../../shared/runs/index.js';
 import { createJobDeadline } from '../deadline.js';
 import { failureDetails } from '../retry/attempt-errors.js';
 import { classify } from '../retry/classify.js';
+import { isStoreDownFailure } from '../../shared/s3/retry-rules.js';
+import { weakerGuard } from '../../shared/s3/store-profile.js';
 import type { ProcessorContext } from './context.js';
 import { processMetadataRewrite } from './metadata-rewrite.js';
 
@@ -53,7 +55,10 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
   let completed = 0;
   let rewritten = 0;
   let deadLettered = 0;
+  // The weakest guard of the objects rewritten here (a multipart one may be weaker than the rest).
+  let guarded = bucket.guard;
   const retry: { object: BatchObject; error: unknown }[] = [];
+  let storeDownInARow = 0;
 
   try {
     for (const object of todo) {
@@ -66,7 +71,9 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
       try {
         const result = await processMetadataRewrite(single, { ...ctx, signal: deadline.signal, deadline, startedAt: ctx.now() });
         completed++;
+        storeDownInARow = 0;
         if (result.changed) rewritten++;
+        guarded = weakerGuard(guarded, result.guarded);
         pending.push({ slot: object.slot, outcome: { status: 'completed', bucket: batch.bucket, key: object.key, changed: result.changed, attempts: ctx.attempt, etag: result.etag } });
         if (pending.length >= FLUSH_EVERY) await flush();
       } catch (err) {
@@ -74,6 +81,13 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
         // the job is requeued by the caller (which reads the same signal).
         if (stoppedFromOutside(ctx)) throw err;
         const error = deadline.errorFor(err);
+        // The store itself is away (two objects in a row refused, reset, timed out, 503): the
+        // others would only wait out their deadlines one by one. Stop here; the job is retried —
+        // or held back by the worker's circuit breaker without using an attempt — for what is
+        // left. One such failure alone may be that object's (a slow one). Not on the last
+        // attempt: there each object still gets its own try and its own dead letter.
+        storeDownInARow = isStoreDownFailure(error) ? storeDownInARow + 1 : 0;
+        if (storeDownInARow >= 2 && ctx.attempt < ctx.attempts) throw error;
         const decision = classify(error, { attemptsMade: ctx.attempt, attempts: ctx.attempts });
         const log = ctx.logger.child({ key: object.key, slot: object.slot });
         if (decision.action === 'retry') {
@@ -115,7 +129,7 @@ export async function processMetadataRewriteBatch(batch: MetadataRewriteBatchJob
     deadLettered,
     skipped: batch.objects.length - todo.length,
     changed: rewritten > 0,
-    guarded: bucket.guard,
+    guarded,
     durationMs: ctx.now() - ctx.startedAt,
   };
 }
