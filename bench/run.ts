@@ -30,6 +30,7 @@ const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   scale: () => import('./scale.bench.js'),
   batching: () => import('./batching.bench.js'),
   large: () => import('./large.bench.js'),
+  'cross-store': () => import('./cross-store.bench.js'),
 };
 
 /** A benchmark named on the command line brings its Ceph RGW rows along (unless S3JOBS_BENCH_CEPH=0). */
