@@ -1,5 +1,6 @@
 /** Sync between stores, the pure parts: orphans for `delete`, the id base, the recorded source ETag, the flags. */
 import { describe, expect, it } from 'vitest';
+import { parseScheduleArgs } from '../../../producers/cli/schedule.js';
 import { parseSyncArgs } from '../../../producers/cli/sync.js';
 import { validateJob, type SyncJob } from '../../../shared/jobs/index.js';
 import type { ListedObject } from '../../../shared/s3/index.js';
@@ -83,6 +84,9 @@ describe('sync between stores: jobs', () => {
     if (plain.help) throw new Error('expected a request');
     expect(plain.payload).not.toHaveProperty('delete');
     expect(plain.wait).toBeUndefined();
+    const scheduled = parseScheduleArgs(['add', 'nightly-offsite', '--every', '1d', 'sync', '--from-profile', 'onprem', 'media/', '--profile', 'backup', 'media-bak/', '--acl', 'private', '--delete']);
+    if (scheduled.help || scheduled.request.action !== 'add') throw new Error('expected an add request');
+    expect(scheduled.request.payload).toMatchObject({ kind: 'sync', profile: 'backup', sourceProfile: 'onprem', delete: true });
     expectUsage(() => parseSyncArgs(['--from-profile', 'bad name', 'media/', 'media-bak/', '--acl', 'private']), '--from-profile', /profile name/);
   });
 });
