@@ -31,18 +31,18 @@ export function cephWanted(): boolean {
 
 /** Starts (or finds running) the project's Ceph RGW and reads its endpoint and keys from `ceph-rgw.sh env`. */
 export function startCeph(log: (line: string) => void): CephOutcome {
-  if (!cephWanted()) return { available: false, reason: 'skipped: S3JOBS_BENCH_CEPH=0' };
+  if (!cephWanted()) return { available: false, reason: 'skipped with S3JOBS_BENCH_CEPH=0' };
   log(`ceph: ${SCRIPT} start (idempotent; the store is left running afterwards)`);
   const started = spawnSync(SCRIPT, ['start'], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], timeout: 300_000 });
   if (started.status !== 0) {
-    const why = started.status === 3 ? 'Ceph cannot be installed on this machine' : `ceph-rgw.sh start exited ${started.status ?? started.signal}`;
+    const why = started.status === 3 ? 'Ceph RGW cannot be installed on this machine' : `Ceph RGW did not start (ceph-rgw.sh start exited ${started.status ?? started.signal})`;
     return { available: false, reason: `${why}: ${(started.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
   }
   const env = spawnSync(SCRIPT, ['env'], { encoding: 'utf8' });
   const vars = Object.fromEntries([...(env.stdout ?? '').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
   const { S3_TEST_ENDPOINT: endpoint, S3_TEST_ACCESS_KEY: accessKey, S3_TEST_SECRET_KEY: secretKey, S3_TEST_REGION: region } = vars;
-  if (endpoint === undefined || accessKey === undefined || secretKey === undefined) return { available: false, reason: `ceph-rgw.sh env gave no endpoint and keys (exit ${env.status})` };
-  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(endpoint)) return { available: false, reason: `ceph-rgw.sh env gave ${endpoint}, not a loopback endpoint: the benchmark only talks to 127.0.0.1` };
+  if (endpoint === undefined || accessKey === undefined || secretKey === undefined) return { available: false, reason: `Ceph RGW not usable: ceph-rgw.sh env gave no endpoint and keys (exit ${env.status})` };
+  if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(endpoint)) return { available: false, reason: `Ceph RGW not usable: ceph-rgw.sh env gave ${endpoint}, not a loopback endpoint, and the benchmark only talks to 127.0.0.1` };
   const version = (spawnSync('radosgw', ['--version'], { encoding: 'utf8' }).stdout ?? '').trim().replace(/\s*\(\w+\)\s*$/, '').replace(/ \([0-9a-f]{40}\)/, '') || 'radosgw';
   const dir = process.env.CEPH_RGW_DIR ?? '/tmp/s3jobs-ceph';
   const pidOf = (daemon: string): number | undefined => {

@@ -22,7 +22,7 @@ const OP_NAMES: Record<ClientOp, string> = { head: 'HEAD', copy: 'CopyObject', r
 function skippedMarkdown(reason: string): string {
   return `## Client on Ceph RGW vs @aws-sdk/client-s3 (issue 13)
 
-**Not measured: Ceph RGW was not available — ${reason}.** Run \`test/stores/ceph-rgw.sh start\` and \`npm run bench -- client-ceph\`.
+**Not measured — ${reason}.** Run \`test/stores/ceph-rgw.sh start\` and \`npm run bench -- client-ceph\`.
 `;
 }
 
@@ -107,7 +107,7 @@ export const benchmark: Benchmark = {
   async run(ctx) {
     const ceph = startCeph(ctx.log);
     if (!ceph.available) {
-      ctx.log(`client-ceph: *** CEPH RGW NOT AVAILABLE — the Ceph rows are NOT measured: ${ceph.reason} ***`);
+      ctx.log(`client-ceph: *** THE CEPH RGW ROWS ARE NOT MEASURED: ${ceph.reason} ***`);
       return { markdown: skippedMarkdown(ceph.reason), data: { skipped: ceph.reason }, skipped: ceph.reason };
     }
     await prepareChildren();

@@ -123,7 +123,7 @@ const ms = (cpuMs: number | undefined, objects: number): string => (cpuMs === un
 function skippedMarkdown(reason: string): string {
   return `## Bulk metadata migration on Ceph RGW (issue 13)
 
-**Not measured: Ceph RGW was not available — ${reason}.** Run \`test/stores/ceph-rgw.sh start\` (Debian packages
+**Not measured — ${reason}.** Run \`test/stores/ceph-rgw.sh start\` (Debian packages
 ceph-mon, ceph-osd, radosgw, ceph-common) and \`npm run bench -- migration-ceph\`.
 `;
 }
@@ -299,7 +299,7 @@ export const benchmark: Benchmark = {
   async run(ctx: BenchContext) {
     const ceph = startCeph(ctx.log);
     if (!ceph.available) {
-      ctx.log(`migration-ceph: *** CEPH RGW NOT AVAILABLE — the Ceph rows are NOT measured: ${ceph.reason} ***`);
+      ctx.log(`migration-ceph: *** THE CEPH RGW ROWS ARE NOT MEASURED: ${ceph.reason} ***`);
       return { markdown: skippedMarkdown(ceph.reason), data: { skipped: ceph.reason }, skipped: ceph.reason };
     }
     ensurePeers(ctx.log);

@@ -8,7 +8,9 @@
  *
  * `client` and `migration` bring their Ceph RGW rows along (`client-ceph`, `migration-ceph`: own
  * sections, so either part can be re-run alone without losing the other's figures); S3JOBS_BENCH_CEPH=0
- * leaves the Ceph rows out.
+ * leaves the Ceph rows out. A benchmark that could not measure (`skipped`: the store is not there)
+ * leaves the figures its section holds; an empty section gets its note. (`--no-companions` is how
+ * this script runs one benchmark per child.)
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -91,7 +93,8 @@ async function main(): Promise<void> {
     if (write) {
       // Re-read for every benchmark: the file is only ever touched section by section.
       const current = existsSync(BENCHMARKS_MD) ? await readFile(BENCHMARKS_MD, 'utf8') : PREAMBLE;
-      if (outcome.skipped !== undefined && current.includes(`<!-- bench:${name} -->`)) {
+      const held = new RegExp(`<!-- bench:${name} -->([\\s\\S]*?)<!-- /bench:${name} -->`).exec(current)?.[1]?.trim() ?? '';
+      if (outcome.skipped !== undefined && held !== '') {
         log(`bench: ${name} NOT MEASURED (${outcome.skipped}); BENCHMARKS.md section "${name}" keeps its earlier figures`);
         continue;
       }
