@@ -123,6 +123,9 @@ export async function runDoctor(args: DoctorArgs, config: S3JobsConfig, signal?:
     baseProfile: presetOf(connection),
   });
   const obs = run.observations;
+  // A bucket that is not there is a usage error, not a finding about the store.
+  if (obs.sigv4.state === 'observed' && !obs.sigv4.value.ok && /NoSuchBucket/.test(obs.sigv4.value.detail ?? ''))
+    throw new UsageError('--bucket', `there is no bucket "${args.bucket}" at ${endpoint} (profile "${args.profile}"); create it (s3jobs bucket create) or name another`);
   const storeProfile = storeProfileFromObservations(obs, presetOf(connection));
   const results = judgeStore(obs, storeProfile);
   return {

@@ -82,6 +82,7 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
     copyConditions: notChecked(NOT_RUN),
     etagForms: notChecked(NOT_RUN),
     multipart: notChecked(NOT_RUN),
+    partCopyConditions: notChecked(NOT_RUN),
     bucketRecreate: notChecked(NOT_RUN),
     acl: notChecked(NOT_RUN),
     versioning: notChecked(NOT_RUN),
@@ -106,6 +107,7 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
       obs.rewriteKeeps = await step(ctx, 'rewrite', () => probeRewrite(ctx, obs));
       obs.etagForms = await step(ctx, 'ETag forms', () => probeEtagForms(ctx));
       obs.multipart = await step(ctx, 'multipart copy', () => probeMultipart(ctx));
+      obs.partCopyConditions = await step(ctx, 'part copy conditions', () => probePartConditions(ctx));
       obs.bucketRecreate = options.skipBucketCreate === true ? notChecked('not checked: --no-bucket-create') : await step(ctx, 'bucket re-creation', () => probeBucketRecreate(ctx, scratch));
       obs.acl = await step(ctx, 'ACL', () => probeAcl(ctx));
       obs.versioning = await step(ctx, 'versioning', () => probeVersioning(ctx));
@@ -481,6 +483,49 @@ async function probeMultipart(ctx: Ctx): Promise<Observed<StoreObservations['mul
     client = { ok: false, detail: errorText(err) };
   }
   return observed({ parts: parts.length, sourceSize: size, completeEtag, headSize: Number(headed.headers['content-length']), headEtag: headed.headers.etag ?? '', client });
+}
+
+/**
+ * UploadPartCopy of the multipart source's first 5 MiB with if-match under each name: an ETag no
+ * object has (must be refused with 412) and the source's own (must copy). Each on its own upload,
+ * aborted afterwards, and its own connection (a store may answer a refusal with a broken response).
+ */
+async function probePartConditions(ctx: Ctx): Promise<Observed<ConditionOutcome[]>> {
+  const source = `${ctx.prefix}multipart-source.bin`;
+  const sourceHead = await ctx.raw.call({ method: 'HEAD', key: source });
+  if (!succeeded(sourceHead)) return { state: 'not-checked', reason: `not run: the multipart probe left no source (${describeAnswer(sourceHead)})` };
+  const target = `${ctx.prefix}multipart-conditions.bin`;
+  const outcomes: ConditionOutcome[] = [];
+  for (const naming of ['standard', 'legacy'] as const) {
+    for (const kind of ['impossible', 'control'] as const) {
+      const created = await ctx.raw.call({ method: 'POST', key: target, query: { uploads: '' } });
+      const uploadId = elementText(created.text, 'UploadId');
+      if (!succeeded(created) || uploadId === undefined || uploadId === '') throw new Error(`CreateMultipartUpload answered ${describeAnswer(created)}`);
+      const once = new RawStore(ctx.options.bucket, { timeoutMs: ctx.options.timeoutMs ?? 30_000, signal: ctx.signal });
+      let answer: RawAnswer;
+      try {
+        answer = await once.call({
+          method: 'PUT',
+          key: target,
+          query: { partNumber: '1', uploadId },
+          headers: {
+            'x-amz-copy-source': copySourceHeader(ctx.raw.bucket, source),
+            'x-amz-copy-source-range': `bytes=0-${PART - 1}`,
+            [conditionHeader('if-match', naming)]: kind === 'control' ? (sourceHead.headers.etag ?? '') : '"0123456789abcdef0123456789abcdef"',
+          },
+        });
+      } catch (err) {
+        if (aborted(ctx)) throw err;
+        answer = { status: 0, headers: {}, text: '', code: errorText(err) };
+      } finally {
+        await once.close();
+        await ctx.raw.call({ method: 'DELETE', key: target, query: { uploadId } });
+      }
+      const result: ConditionOutcome['result'] = answer.status === 412 ? 'refused' : succeeded(answer) ? 'copied' : 'error';
+      outcomes.push(result === 'error' ? { condition: 'if-match', naming, kind, result, detail: answer.status === 0 ? answer.code : describeAnswer(answer) } : { condition: 'if-match', naming, kind, result });
+    }
+  }
+  return observed(outcomes);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -69,6 +69,11 @@ export interface StoreObservations {
   /** s3jobs' own metadata rewrite (S3Bucket.rewriteMetadata) on the same kind of object: headers it lost. */
   rewriteKeeps: Observed<{ checked: string[]; lost: string[] }>;
   copyConditions: Observed<ConditionOutcome[]>;
+  /**
+   * The same on UploadPartCopy (a multipart copy's parts), if-match only: a part copied with an
+   * ETag no object has (`impossible`) must be refused, one with the source's ETag (`control`) not.
+   */
+  partCopyConditions: Observed<ConditionOutcome[]>;
   etagForms: Observed<{ put: EtagForm; head: EtagForm; list: EtagForm; copy: EtagForm; client: EtagForm }>;
   /**
    * A multipart copy made by hand (UploadPartCopy, parts of 5 MiB): CompleteMultipartUpload's ETag,
@@ -130,6 +135,8 @@ export function findingsFromObservations(obs: StoreObservations): Partial<StoreP
   const findings: Partial<StoreProfile> = { source: `doctor:${obs.at}` };
   const conditions = copyConditionSupport(obs.copyConditions);
   if (conditions !== 'unknown') findings.copyConditions = conditions;
+  const parts = copyConditionSupport(obs.partCopyConditions);
+  if (parts !== 'unknown') findings.partCopyConditions = parts;
   if (obs.multipart.state === 'observed') {
     const form = obs.multipart.value.completeEtag;
     findings.multipartCompletionEtag = form === 'empty' || form === 'absent' ? 'may-be-empty' : 'etag';
@@ -206,6 +213,10 @@ export function parseStoredFindings(text: string, key: string): StoredFindings {
   if (f.copyConditions !== undefined) {
     if (!COPY_CONDITION_VALUES.includes(f.copyConditions as CopyConditionSupport)) throw bad(`findings.copyConditions ${JSON.stringify(f.copyConditions)} is not one of ${COPY_CONDITION_VALUES.join(', ')}`);
     findings.copyConditions = f.copyConditions as CopyConditionSupport;
+  }
+  if (f.partCopyConditions !== undefined) {
+    if (!COPY_CONDITION_VALUES.includes(f.partCopyConditions as CopyConditionSupport)) throw bad(`findings.partCopyConditions ${JSON.stringify(f.partCopyConditions)} is not one of ${COPY_CONDITION_VALUES.join(', ')}`);
+    findings.partCopyConditions = f.partCopyConditions as CopyConditionSupport;
   }
   if (f.multipartCompletionEtag !== undefined) {
     if (f.multipartCompletionEtag !== 'etag' && f.multipartCompletionEtag !== 'may-be-empty') throw bad(`findings.multipartCompletionEtag ${JSON.stringify(f.multipartCompletionEtag)} is not etag or may-be-empty`);

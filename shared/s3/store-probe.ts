@@ -75,7 +75,11 @@ export function judgeSigning(obs: StoreObservations): ProbeResult[] {
   const signs = 'signs every request with SigV4 headers';
   if (sig.state !== 'observed') rows.push(unobserved('sigv4', 'SigV4 header auth', signs, sig));
   else if (sig.value.ok) rows.push({ id: 'sigv4', probe: 'SigV4 header auth', store: 'accepts a signed PUT and GET', s3jobs: signs, verdict: 'ok' });
-  else rows.push(fail('sigv4', 'SigV4 header auth', `refuses signed requests: ${sig.value.detail ?? 'unknown'}`, `${signs}; check the profile's keys, region and endpoint`, 'signed requests'));
+  else {
+    const denied = /AccessDenied/.test(sig.value.detail ?? '');
+    const advice = denied ? 'the credentials may not write there: give --scratch-prefix a prefix they may write under' : "check the profile's keys, region and endpoint";
+    rows.push(fail('sigv4', 'SigV4 header auth', `refuses signed requests: ${sig.value.detail ?? 'unknown'}`, `${signs}; ${advice}`, 'signed requests'));
+  }
 
   const wrong = obs.wrongSecret;
   if (wrong.state !== 'observed') rows.push(unobserved('wrong-secret', 'wrong secret refused', '-', wrong));
@@ -177,6 +181,24 @@ export function judgeCopyConditions(o: StoreObservations['copyConditions'], prof
   return rows;
 }
 
+/** The guard of a multipart copy: the condition on each UploadPartCopy. */
+export function judgePartConditions(o: StoreObservations['partCopyConditions']): ProbeResult {
+  const probe = 'guarded multipart copy (UploadPartCopy if-match)';
+  if (o.state !== 'observed') return unobserved('part-guard', probe, 'sends the condition under both names; results say guarded: "unverified"', o);
+  const support = copyConditionSupport(o);
+  const name = support === 'legacy' ? 'x-amz-copy-if-match' : 'x-amz-copy-source-if-match';
+  if (support === 'standard' || support === 'both' || support === 'legacy')
+    return { id: 'part-guard', probe, store: support === 'legacy' ? 'honours only x-amz-copy-if-match on parts' : `honours ${support === 'both' ? 'either name' : 'x-amz-copy-source-if-match'} on parts`, s3jobs: `sends ${name} on every part`, verdict: 'ok' };
+  if (support === 'unknown') return { id: 'part-guard', probe, store: 'could not tell (a part probe was answered with an error)', s3jobs: 'sends both names on parts; results say guarded: "unverified"', verdict: 'warn' };
+  return fail(
+    'part-guard',
+    probe,
+    'honours no condition on UploadPartCopy: copies the part anyway',
+    'HEADs the source before completing (narrows the window, no guard); rewrites above the multipart threshold say guarded: false, --require-guard refuses them',
+    'guarded rewrite not guarded above the multipart threshold on this store',
+  );
+}
+
 const FORM_TEXT: Record<EtagForm, string> = { quoted: 'quoted', unquoted: 'unquoted', empty: 'empty', absent: 'absent' };
 
 export function judgeEtags(o: StoreObservations['etagForms']): ProbeResult {
@@ -251,6 +273,7 @@ export function judgeStore(obs: StoreObservations, profile: StoreProfile): Probe
     ...judgeCopyConditions(obs.copyConditions, profile),
     judgeEtags(obs.etagForms),
     judgeMultipart(obs.multipart),
+    judgePartConditions(obs.partCopyConditions),
     judgeBucketRecreate(obs.bucketRecreate),
     judgeAcl(obs.acl),
     judgeVersioning(obs.versioning),

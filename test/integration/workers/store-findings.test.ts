@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../../shared/config/config.js';
 import type { MetadataRewriteJobResult } from '../../../shared/jobs/index.js';
 import { storeFindingsKey, type StoredFindings } from '../../../shared/s3/store-findings.js';
+import { PROVIDER_PROFILES } from '../../../shared/s3/store-profile.js';
 import { BucketCache } from '../../../workers/bucket-cache.js';
 import { profileEndpoints, StoreFindingsCache } from '../../../workers/store-findings.js';
 import { cleanupBuckets, freshBucket } from '../../support/buckets.js';
@@ -125,7 +126,7 @@ describe('the worker uses the findings', () => {
     expect(after).not.toBe(before);
     expect(after.store).toMatchObject({ source: 'doctor:1 over documented', copyConditions: 'both', ownedBucketCreate: '409' });
     // Over a preset: the findings win where they say something, the preset keeps the rest.
-    expect(buckets.bucketFor('ceph', 'media').store).toEqual({ source: 'doctor:1 over provider:ceph', copyConditions: 'both', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '409' });
+    expect(buckets.bucketFor('ceph', 'media').store).toEqual({ ...PROVIDER_PROFILES.ceph, source: 'doctor:1 over provider:ceph', copyConditions: 'both', ownedBucketCreate: '409' });
     // Same findings re-read: the clients stay.
     await cache.refresh();
     expect(buckets.bucketFor('store', 'media')).toBe(after);

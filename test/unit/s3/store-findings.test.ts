@@ -14,7 +14,7 @@ import {
   type ConditionOutcome,
   type StoreObservations,
 } from '../../../shared/s3/store-findings.js';
-import { brokenGuarantees, judgeBucketRecreate, judgeClock, judgeCopyConditions, judgeEtags, judgeMultipart, judgeStore, judgeTagging } from '../../../shared/s3/store-probe.js';
+import { brokenGuarantees, judgeBucketRecreate, judgeClock, judgeCopyConditions, judgeEtags, judgeMultipart, judgePartConditions, judgeStore, judgeTagging } from '../../../shared/s3/store-probe.js';
 import { DOCUMENTED_S3, PROVIDER_PROFILES } from '../../../shared/s3/store-profile.js';
 
 const AT = '2026-12-03T22:00:00.000Z';
@@ -27,6 +27,11 @@ function conditions(honoured: { standard: boolean; legacy: boolean }, control: C
     out.push({ condition: 'if-match', naming, kind: 'control', result: control });
   }
   return out;
+}
+
+/** UploadPartCopy probes: if-match only. */
+function partConditions(honoured: { standard: boolean; legacy: boolean }): ConditionOutcome[] {
+  return conditions(honoured).filter((o) => o.condition === 'if-match');
 }
 
 /** Everything observed as on a store that does what the S3 documentation says. */
@@ -44,6 +49,7 @@ function documentedStore(): StoreObservations {
     replaceHeaders: { state: 'observed', value: { sent: ['content-type', 'cache-control'], kept: [], lost: ['content-type', 'cache-control'] } },
     rewriteKeeps: { state: 'observed', value: { checked: ['content-type', 'cache-control'], lost: [] } },
     copyConditions: { state: 'observed', value: conditions({ standard: true, legacy: false }) },
+    partCopyConditions: { state: 'observed', value: partConditions({ standard: true, legacy: false }) },
     etagForms: { state: 'observed', value: { put: 'quoted', head: 'quoted', list: 'quoted', copy: 'quoted', client: 'quoted' } },
     multipart: { state: 'observed', value: { parts: 2, sourceSize: 100, completeEtag: 'quoted', headSize: 100, headEtag: '"abc-2"', client: { ok: true } } },
     bucketRecreate: { state: 'observed', value: { answer: '409', status: 409, code: 'BucketAlreadyOwnedByYou', clientCreated: false } },
@@ -99,16 +105,21 @@ describe('findings and the StoreProfile', () => {
   it('Ceph 16.2 as observed: legacy conditions, empty completion ETag, 200 on re-creation', () => {
     const obs = documentedStore();
     obs.copyConditions = { state: 'observed', value: conditions({ standard: false, legacy: true }) };
+    obs.partCopyConditions = { state: 'observed', value: partConditions({ standard: false, legacy: false }) };
     obs.multipart = { state: 'observed', value: { parts: 2, sourceSize: 100, completeEtag: 'empty', headSize: 100, headEtag: '"abc-2"', client: { ok: true } } };
     obs.bucketRecreate = { state: 'observed', value: { answer: '200', status: 200, clientCreated: false } };
-    expect(findingsFromObservations(obs)).toEqual({ source: `doctor:${AT}`, copyConditions: 'legacy', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '200' });
+    const ceph = { copyConditions: 'legacy', partCopyConditions: 'none', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '200' } as const;
+    expect(findingsFromObservations(obs)).toEqual({ source: `doctor:${AT}`, ...ceph });
     const profile = storeProfileFromObservations(obs);
-    expect(profile).toEqual({ ...PROVIDER_PROFILES.ceph, source: `doctor:${AT} over documented` });
+    expect(profile).toEqual({ ...DOCUMENTED_S3, ...ceph, source: `doctor:${AT} over documented` });
+    // What the project's preset for Ceph says, found again by the probe.
+    expect(PROVIDER_PROFILES.ceph).toMatchObject(ceph);
   });
 
   it('keeps out what was not observed, so the preset stays in force for it', () => {
     const obs = documentedStore();
     obs.copyConditions = { state: 'error', error: 'timeout' };
+    obs.partCopyConditions = { state: 'not-checked', reason: 'interrupted' };
     obs.multipart = { state: 'not-checked', reason: 'interrupted' };
     obs.bucketRecreate = { state: 'not-checked', reason: 'not checked: these credentials may not create buckets (403 AccessDenied)' };
     expect(findingsFromObservations(obs)).toEqual({ source: `doctor:${AT}` });
@@ -199,6 +210,15 @@ describe('verdicts', () => {
       verdict: 'not checked',
       store: 'not checked: these credentials may not create buckets (403 AccessDenied)',
     });
+  });
+
+  it('parts: no condition honoured on UploadPartCopy fails the guard above the multipart threshold', () => {
+    const obs = documentedStore();
+    obs.partCopyConditions = { state: 'observed', value: partConditions({ standard: false, legacy: false }) };
+    const results = judgeStore(obs, storeProfileFromObservations(obs));
+    expect(brokenGuarantees(results)).toEqual(['guarded rewrite not guarded above the multipart threshold on this store']);
+    expect(results.find((r) => r.id === 'part-guard')).toMatchObject({ store: 'honours no condition on UploadPartCopy: copies the part anyway', s3jobs: expect.stringContaining('guarded: false') });
+    expect(judgePartConditions({ state: 'observed', value: partConditions({ standard: false, legacy: true }) })).toMatchObject({ verdict: 'ok', s3jobs: 'sends x-amz-copy-if-match on every part' });
   });
 
   it('tagging lost by a rewrite warns', () => {
