@@ -2,7 +2,7 @@
  * How `s3jobs doctor` shows its verdicts: a table for people, one JSON document for scripts. Pure.
  */
 import type { ProbeResult } from '../../shared/s3/store-probe.js';
-import type { StoreProfile } from '../../shared/s3/store-profile.js';
+import { partCopyConditions, type StoreProfile } from '../../shared/s3/store-profile.js';
 
 export interface DoctorReport {
   endpoint: string;
@@ -104,7 +104,7 @@ export function formatTable(results: readonly ProbeResult[]): string {
 }
 
 function profileLine(profile: StoreProfile): string {
-  return `copyConditions=${profile.copyConditions} multipartCompletionEtag=${profile.multipartCompletionEtag} ownedBucketCreate=${profile.ownedBucketCreate} (source: ${profile.source})`;
+  return `copyConditions=${profile.copyConditions} partCopyConditions=${partCopyConditions(profile)} multipartCompletionEtag=${profile.multipartCompletionEtag} ownedBucketCreate=${profile.ownedBucketCreate} (source: ${profile.source})`;
 }
 
 /** The whole human report: heading, table, the profile, cleanup, saving, and the conclusion. */

@@ -116,7 +116,7 @@ describe('the table', () => {
   it('the whole report names the broken guarantees, the profile, cleanup and where it was saved', () => {
     const text = formatReport(report());
     expect(text).toContain('s3jobs doctor: http://127.0.0.1:7480, bucket media (profile "default")');
-    expect(text).toContain('copyConditions=none multipartCompletionEtag=etag ownedBucketCreate=409');
+    expect(text).toContain('copyConditions=none partCopyConditions=none multipartCompletionEtag=etag ownedBucketCreate=409');
     expect(text).toContain('Scratch: removed 27 objects under .s3jobs-doctor/abc/; nothing left; scratch bucket s3jobs-doctor-x deleted');
     expect(text).toContain('Findings saved in Redis at {s3jobs}:store:http://127.0.0.1:7480');
     expect(text).toContain('This s3jobs guarantee does not hold on this store: guarded rewrite not guarded on this store.');
