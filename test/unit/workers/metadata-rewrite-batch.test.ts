@@ -35,7 +35,7 @@ interface Harness {
   controller: AbortController;
 }
 
-function harness(options: { script?: Script; finished?: number[]; attempt?: number; attempts?: number; objectTimeoutMs?: number | null; withoutRuns?: boolean; deadLetterFails?: boolean } = {}): Harness {
+function harness(options: { script?: Script; finished?: number[]; attempt?: number; attempts?: number; objectTimeoutMs?: number | null; withoutRuns?: boolean; deadLetterFails?: boolean; guard?: boolean | 'unverified'; multipartGuard?: boolean | 'unverified' } = {}): Harness {
   const finished = new Set(options.finished ?? []);
   const flushes: Harness['flushes'] = [];
   const deadLetters: ObjectFailure[] = [];
@@ -64,7 +64,14 @@ function harness(options: { script?: Script; finished?: number[]; attempt?: numb
     async rewriteMetadata(key: string, opts: { signal: AbortSignal; mimetype?: string; set?: unknown }) {
       await options.script?.(key, 'rewrite', opts.signal);
       rewrites.set(key, { mimetype: opts.mimetype, set: opts.set });
-      return { changed: !key.startsWith('same'), etag: `"new-${key}"`, previousEtag: `"old-${key}"`, size: 10 };
+      // A key starting with "big" stands for a multipart rewrite, guarded as multipart copies are.
+      const guarded = key.startsWith('big') ? (options.multipartGuard ?? true) : (options.guard ?? true);
+      return { changed: !key.startsWith('same'), etag: `"new-${key}"`, previousEtag: `"old-${key}"`, size: 10, guarded };
+    },
+    guard: options.guard ?? true,
+    assertGuard(asked: boolean | undefined, what: string) {
+      if (asked === true) events.push(`assertGuard ${String(asked)}`);
+      if (asked === true && (options.guard ?? true) !== true) throw new S3JobsError(ErrorCodes.Unguarded, `${what} refused`, { retryable: false });
     },
     timeoutDisabled: <T>(fn: () => T) => fn(),
   } as unknown as S3Bucket;
@@ -121,6 +128,23 @@ describe('processMetadataRewriteBatch', () => {
     expect(recorded[7]).toEqual({ slot: 5007, outcome: { status: 'completed', bucket: 'media-bucket', key: 'k7.css', changed: true, attempts: 1, etag: '"new-k7.css"' } });
     // Each object got the batch's changes and the type of its own key.
     expect(h.rewrites.get('k3.css')).toEqual({ mimetype: 'text/css; charset=utf-8', set: { v: '2' } });
+  });
+
+  it('reports the weakest guard of its objects: a multipart one may be weaker than the rest', async () => {
+    expect(await processMetadataRewriteBatch(batchOf(3), harness().ctx)).toMatchObject({ guarded: true });
+    const mixed: MetadataRewriteBatchJob = { ...batchOf(0), objects: [{ key: 'a', slot: 1 }, { key: 'big-b', slot: 2 }] };
+    expect(await processMetadataRewriteBatch(mixed, harness({ multipartGuard: false }).ctx)).toMatchObject({ guarded: false });
+    expect(await processMetadataRewriteBatch(batchOf(2), harness({ guard: 'unverified' }).ctx)).toMatchObject({ guarded: 'unverified' });
+  });
+
+  it('requireGuard where the store gives no guard: the whole batch is refused (S3JOBS_UNGUARDED, permanent) before any object', async () => {
+    const h = harness({ guard: 'unverified' });
+    const error = await failureOf(processMetadataRewriteBatch(batchOf(3, { requireGuard: true }), h.ctx));
+    expect(error).toMatchObject({ code: 'S3JOBS_UNGUARDED', retryable: false });
+    expect(classify(error, { attemptsMade: 1, attempts: 3 })).toMatchObject({ action: 'dead-letter', reason: 'permanent', code: 'S3JOBS_UNGUARDED' });
+    expect(h.events).toEqual(['assertGuard true']);
+    // Each object's own job carries the requirement too (a dead-lettered object retried alone keeps it).
+    expect(batchObjectJob(batchOf(1, { requireGuard: true }), { key: 'k0.css', slot: 5000 }).requireGuard).toBe(true);
   });
 
   it('counts objects found already right as completed but not rewritten', async () => {
