@@ -183,6 +183,17 @@ describe(`s3jobs doctor on ${store} (${target.endpoint})`, { timeout: 120_000 },
     expect(await scratchLeft(bucket)).toEqual([]);
   });
 
+  it('without Redis (and without --save): the report says the findings were not saved', async () => {
+    const bucket = await freshBucket('doctor-unsaved');
+    const io = captureIo(env(uniquePrefix(), { REDIS_URL: 'redis://127.0.0.1:1' }));
+    const code = await doctorCommand.run(['--profile', 'probe', '--bucket', bucket.name, '--no-bucket-create', '--json'], io);
+    const report = JSON.parse(io.out) as JsonReport;
+    expect(report.saved.saved).toBe(false);
+    expect(report.saved.reason).toMatch(/^Redis did not answer \(Redis is unreachable at redis:\/\/127\.0\.0\.1:1.*\); give --save to require it$/);
+    expect(code).toBe(report.broken.length === 0 ? 0 : 1);
+    expect(await scratchLeft(bucket)).toEqual([]);
+  });
+
   it('--save without Redis: exit 3 before writing anything', async () => {
     const bucket = await freshBucket('doctor-noredis');
     const io = captureIo(env(uniquePrefix(), { REDIS_URL: 'redis://127.0.0.1:1' }));

@@ -2,7 +2,9 @@
  * `s3jobs doctor`: its command line, its table and its JSON. Pure: no Redis, no S3.
  */
 import { describe, expect, it } from 'vitest';
-import { parseDoctorArgs, type DoctorArgs } from '../../../producers/cli/doctor.js';
+import { parseDoctorArgs, runDoctor, type DoctorArgs } from '../../../producers/cli/doctor.js';
+import { UsageError } from '../../../producers/cli/exit-codes.js';
+import { buildConfig } from '../../../shared/config/config.js';
 import { displayWidth, formatReport, formatTable, reportJson, wrap, type DoctorReport } from '../../../producers/doctor/report.js';
 import type { ProbeResult } from '../../../shared/s3/store-probe.js';
 import { PROVIDER_PROFILES } from '../../../shared/s3/store-profile.js';
@@ -52,6 +54,16 @@ describe('s3jobs doctor command line', () => {
     expectUsage(() => parseDoctorArgs(['--bucket', 'bkt', '--timeout-ms', '10']), '--timeout-ms', /from 1000 to 600000/);
     expectUsage(() => parseDoctorArgs(['--bucket', 'bkt', '--acl', 'private']), '--acl', /unknown flag for 'doctor'/);
     expectUsage(() => parseDoctorArgs(['bkt']), '"bkt"', /takes no arguments/);
+  });
+});
+
+describe('s3jobs doctor configuration', () => {
+  it('a profile the configuration lacks is a usage error naming --profile, before any request', async () => {
+    const config = buildConfig({ overrides: { profiles: { main: { endpoint: 'http://127.0.0.1:1', accessKey: 'a', secretKey: 's' } } } });
+    const err = await runDoctor(args(['--bucket', 'media', '--profile', 'other']), config).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).field).toBe('--profile');
+    expect((err as Error).message).toMatch(/profile "other" is not configured.*known profiles: main/);
   });
 });
 
