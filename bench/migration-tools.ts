@@ -112,6 +112,8 @@ export interface OursOptions {
   set: Metadata;
   /** Folder for the CSV report. */
   dir: string;
+  /** How often the producer looks at the run while it drains; 50 ms by default (runMigration's own default, what the CLI uses, is 250). */
+  pollMs?: number | undefined;
   /** Objects per job; BATCH by default. */
   batchSize?: number | undefined;
   /** Write V8 CPU profiles of the worker (bench/profiled-worker.ts) and the producer over the timed run into this folder. */
@@ -154,7 +156,7 @@ export async function ours(t: Target, o: OursOptions): Promise<Timing> {
     const migration = runMigration({ bucket, queue, store: new RunStore(connection, config.prefix, queueName) }, spec, {
       window: 20_000,
       batchSize: o.batchSize ?? BATCH,
-      pollMs: 50,
+      pollMs: o.pollMs ?? 50,
       reportPath: join(o.dir, `${queueName}.csv`),
     });
     // A worker that dies mid-run would leave the run waiting for outcomes forever.
