@@ -12,6 +12,7 @@ import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
 import { S3UnavailableError } from '../migrate/listing-retry.js';
 import { parseDuration } from '../schedule/duration.js';
+import { ManifestSource, parseManifestLocation, type ManifestLocation } from '../migrate/manifest-source.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
 import {
@@ -63,12 +64,13 @@ const OPTIONS = {
   'fail-after': { type: 'string' },
   report: { type: 'string' },
   'no-wait': { type: 'boolean' },
+  manifest: { type: 'string' },
   'require-guard': { type: 'boolean' },
   's3-retry-budget': { type: 'string' },
 } as const;
 
 /** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
-const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard'] as const;
+const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard', 'manifest'] as const;
 
 /** Which flag sets each field of the job, for validation messages. */
 const FLAGS: Record<string, string> = {
@@ -192,6 +194,20 @@ function specFrom(values: ParsedValues): MigrationSpec {
   if (Object.keys(filter).length > 0) spec.filter = filter;
   // Only when given: a spec without it keeps the run id it had before the flag existed.
   if (booleanFlag(values, 'require-guard')) spec.requireGuard = true;
+  const manifest = stringFlag(values, 'manifest');
+  if (manifest !== undefined) {
+    if (spec.prefix !== undefined) throw new UsageError('--prefix', 'does not apply with --manifest: the manifest names the objects');
+    if (spec.filter !== undefined) throw new UsageError('--filter', 'does not apply with --manifest: the manifest names the objects (--filter, --min-size, --max-size)');
+    let location: ManifestLocation;
+    try {
+      location = parseManifestLocation(manifest, '--manifest');
+    } catch (err) {
+      if (err instanceof ValidationError) throw new UsageError('--manifest', err.message.slice(err.field.length + 2));
+      throw err;
+    }
+    // A file by its absolute path: a resume from another directory names the same manifest.
+    spec.manifest = location.kind === 'file' ? location.path : manifest;
+  }
   // Every job of the run is this probe with another key: check it the way the workers will.
   validatePayload(rewriteJobFor(spec, { key: `${prefix ?? ''}probe` }, undefined, undefined), FLAGS);
   return spec;
@@ -356,7 +372,16 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
   try {
     return await withRuns(config, async ({ queue, store }) => {
       const spec = request.spec ?? (await specOfRun(store, request.runId!));
-      const bucket = listingBucket(config, spec);
+      const listing = listingBucket(config, spec);
+      const manifestBuckets = new Map<string, S3Bucket>();
+      const bucket =
+        spec.manifest === undefined
+          ? listing
+          : new ManifestSource(parseManifestLocation(spec.manifest), spec.bucket, async (name, key) => {
+              let client = name === spec.bucket ? listing : manifestBuckets.get(name);
+              if (client === undefined) manifestBuckets.set(name, (client = listingBucket(config, { ...spec, bucket: name })));
+              return (await client.get(key)).body;
+            });
       const display = new ProgressDisplay({ write: (t) => io.stderr(t), tty: terminal.tty, columns: terminal.columns });
       const options: MigrationOptions = {
         runId: request.runId,
@@ -380,7 +405,7 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
         result = await runMigration({ bucket, queue, store }, spec, options);
       } finally {
         display.finish();
-        await bucket.close().catch(() => undefined);
+        for (const client of [listing, ...manifestBuckets.values()]) await client.close().catch(() => undefined);
       }
       const code = migrationExitCode(result);
       if (request.globals.json) {
@@ -465,6 +490,12 @@ Which objects:
   --filter GLOB              only keys matching GLOB (whole key): * within a path segment,
                              ** across segments, ? one character; e.g. "**/*.jpg"
   --min-size N, --max-size N only objects of N bytes or more / at most N bytes
+  --manifest FILE|s3://B/K   the objects a manifest names instead of a listing: a CSV of
+                             bucket,key[,versionId] (keys URL-encoded as S3 Inventory writes them),
+                             or an S3 Inventory manifest.json (its CSV files, gzip or not, MD5
+                             checked). Rows naming another bucket, with wrong columns or an
+                             undecodable key are reported failed; a resume goes on from the row
+                             where the run was
   --profile NAME             connection profile to list with (default "default"); the workers
                              need one of the same name
   --require-guard            refuse each rewrite (dead-lettered S3JOBS_UNGUARDED) where the store

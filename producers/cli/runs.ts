@@ -172,7 +172,8 @@ function describeSpec(kind: string, spec: unknown): string[] {
   if (s.mimetypeFromExtension === true) changes.push('Content-Type from the extension');
   for (const [k, v] of Object.entries(s.headers ?? {})) changes.push(`${k}: ${v}`);
   const filter = s.filter === undefined ? [] : [`  filter:      ${canonicalJson(s.filter)}`];
-  return [`  objects:     s3://${s.bucket ?? '?'}/${s.prefix ?? ''} (profile ${s.profile ?? '?'})`, ...filter, `  change:      ${changes.join('; ') || '-'}`, `  acl:         ${s.acl ?? '-'}`];
+  const objects = s.manifest === undefined ? `s3://${s.bucket ?? '?'}/${s.prefix ?? ''}` : `of s3://${s.bucket ?? '?'} named in the manifest ${s.manifest}`;
+  return [`  objects:     ${objects} (profile ${s.profile ?? '?'})`, ...filter, `  change:      ${changes.join('; ') || '-'}`, `  acl:         ${s.acl ?? '-'}`];
 }
 
 export interface RunDetails {

@@ -53,6 +53,8 @@ export interface MigrationSpec {
   filter?: KeyFilterOptions | undefined;
   /** Refuse every rewrite where the store is not known to honour the ETag guard (`--require-guard`). */
   requireGuard?: boolean | undefined;
+  /** Objects from this manifest (`s3://bucket/key` or an absolute path) instead of a listing: see manifest-source.ts. */
+  manifest?: string | undefined;
 }
 
 /** Where the run is, for progress displays. */
@@ -241,6 +243,23 @@ export function batchesOf(page: Pick<PendingPage, 'page' | 'items'>, batchSize: 
   }
   if (current.length > 0) batches.push(current);
   return batches;
+}
+
+/** A listed object as a page item: a manifest's row keeps its version id or its problem. Pure. */
+export function itemOf(index: number, object: ListedObject & { versionId?: string | undefined; problem?: string | undefined }): PendingPage['items'][number] {
+  if (object.problem === undefined && object.versionId === undefined) return [index, object.key];
+  return [index, object.key, { ...(object.versionId === undefined ? {} : { versionId: object.versionId }), ...(object.problem === undefined ? {} : { problem: object.problem }) }];
+}
+
+/**
+ * Why an item gets no job, or undefined: a bad manifest row, or a row naming a version (a metadata
+ * rewrite is a copy onto the object, which makes a new current version: it cannot change an older one).
+ */
+export function problemOf(item: PendingPage['items'][number]): string | undefined {
+  const extra = item[2];
+  if (extra?.problem !== undefined) return extra.problem;
+  if (extra?.versionId !== undefined) return `names version ${extra.versionId}: a metadata rewrite changes the current version only (a copy onto the object); leave the version id out, or use a tagging or acl run`;
+  return undefined;
 }
 
 /** Builds the rewrite job for one listed object. */
@@ -568,7 +587,7 @@ class MigrationDriver {
           outage = undefined;
           const items: PendingPage['items'] = [];
           listed.objects.forEach((object, index) => {
-            if (filter(object)) items.push([index, object.key]);
+            if (filter(object)) items.push(itemOf(index, object));
           });
           const next: PendingPage = { page, listed: listed.objects.length, nextCursor: listed.nextContinuationToken, items };
           if (items.length === 0) {
@@ -611,7 +630,8 @@ class MigrationDriver {
    * `metadata-rewrite` per object, or `metadata-rewrite-batch`es when the page was saved with a
    * batch size (a replay cuts the page as it was cut then).
    */
-  #jobsOf(page: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+    const page = { ...saved, items: saved.items.filter((item) => problemOf(item) === undefined) };
     const batchSize = page.batchSize ?? 1;
     if (batchSize > 1) {
       return batchesOf(page, batchSize).map((objects) => {
@@ -644,6 +664,12 @@ class MigrationDriver {
 
   /** Adds a saved page's jobs in groups that fit the window and the rate; then records the page. */
   async #enqueue(page: PendingPage, replay: boolean): Promise<void> {
+    // A manifest's bad rows get no job: each is reported failed, once (the bitmap), replay or not.
+    const failed = page.items.flatMap((item) => {
+      const problem = problemOf(item);
+      return problem === undefined ? [] : [{ slot: RunStore.slot(page.page, item[0]), outcome: { status: 'failed' as const, bucket: this.#spec.bucket, key: item[1], errorCode: 'InvalidManifestRow', message: problem, attempts: 0 } }];
+    });
+    if (failed.length > 0) await this.#deps.store.recordOutcomes(this.#runId, failed);
     let jobs = this.#jobsOf(page);
     if (replay) {
       const missing = await this.#slotsWithoutJob(page);

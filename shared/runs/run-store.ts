@@ -79,8 +79,11 @@ export interface PendingPage {
   listed: number;
   /** Continuation token of the page after it; undefined when it was the last. */
   nextCursor: string | undefined;
-  /** The matched objects: their index in the page and their key. */
-  items: [index: number, key: string][];
+  /**
+   * The matched objects: their index in the page and their key, and for a manifest's row its
+   * version id, or why the row cannot be used (it is then reported failed, given no job).
+   */
+  items: [index: number, key: string, extra?: { versionId?: string | undefined; problem?: string | undefined }][];
   /** Objects per job the page was enqueued with (absent: one job per object). */
   batchSize?: number | undefined;
 }
@@ -92,7 +95,8 @@ export interface LeaseHolder {
 }
 
 export interface Outcome {
-  status: 'completed' | 'dead-lettered' | 'cancelled';
+  /** `failed`: never attempted (a bad manifest row); counted with the dead-lettered, nothing in the DLQ. */
+  status: 'completed' | 'dead-lettered' | 'cancelled' | 'failed';
   bucket: string;
   key: string;
   changed?: boolean | undefined;
