@@ -12,7 +12,7 @@ import { S3Bucket } from '../../shared/s3/bucket.js';
 import { SYSTEM_HEADERS } from '../../shared/s3/metadata.js';
 import { MiB } from '../../shared/s3/multipart-copy.js';
 import { DOCUMENTED_S3, type StoreProfile } from '../../shared/s3/store-profile.js';
-import { COPY_CONDITIONS, conditionHeader, etagForm, storeProfileFromObservations, type ConditionNaming, type ConditionOutcome, type CopyCondition, type KeyRoundTrip, type Observed, type StoreObservations } from '../../shared/s3/store-findings.js';
+import { COPY_CONDITIONS, conditionHeader, etagForm, storeProfileFromObservations, type ConditionNaming, type ConditionOutcome, type CopyCondition, type KeyRoundTrip, type ObservationOf, type Observed, type StoreObservations } from '../../shared/s3/store-findings.js';
 import { copySourceHeader } from '../../shared/s3/bucket.js';
 import { describeAnswer, elementText, RawStore, removePrefix, succeeded, type RawAnswer } from './raw-store.js';
 
@@ -429,7 +429,7 @@ async function probeCopyConditions(ctx: Ctx): Promise<Observed<ConditionOutcome[
 // ETags, multipart copy
 // ---------------------------------------------------------------------------------------------
 
-async function probeEtagForms(ctx: Ctx): Promise<Observed<StoreObservations['etagForms'] extends Observed<infer T> ? T : never>> {
+async function probeEtagForms(ctx: Ctx): Promise<Observed<ObservationOf<'etagForms'>>> {
   const key = `${ctx.prefix}etag.txt`;
   const written = await put(ctx, key, HELLO);
   const headed = await head(ctx, key);
@@ -443,7 +443,7 @@ async function probeEtagForms(ctx: Ctx): Promise<Observed<StoreObservations['eta
 
 const PART = 5 * MiB;
 
-async function probeMultipart(ctx: Ctx): Promise<Observed<StoreObservations['multipart'] extends Observed<infer T> ? T : never>> {
+async function probeMultipart(ctx: Ctx): Promise<Observed<ObservationOf<'multipart'>>> {
   const source = `${ctx.prefix}multipart-source.bin`;
   const size = PART + 1024;
   await put(ctx, source, randomBytes(size), { 'content-type': 'application/octet-stream' });
@@ -532,7 +532,7 @@ async function probePartConditions(ctx: Ctx): Promise<Observed<ConditionOutcome[
 // Bucket re-creation, ACL, versioning
 // ---------------------------------------------------------------------------------------------
 
-async function probeBucketRecreate(ctx: Ctx, scratch: ProbeRun['scratch']): Promise<Observed<StoreObservations['bucketRecreate'] extends Observed<infer T> ? T : never>> {
+async function probeBucketRecreate(ctx: Ctx, scratch: ProbeRun['scratch']): Promise<Observed<ObservationOf<'bucketRecreate'>>> {
   const name = `s3jobs-doctor-${ctx.now().toString(36)}-${randomBytes(4).toString('hex')}`;
   const region = ctx.raw.config.region;
   // Outside us-east-1 AWS wants the region as LocationConstraint; elsewhere send none (a store's
@@ -548,7 +548,7 @@ async function probeBucketRecreate(ctx: Ctx, scratch: ProbeRun['scratch']): Prom
   const again = await create();
   // 409 BucketAlreadyOwnedByYou as documented; some stores say BucketAlreadyExists to the owner too (the code is kept).
   const answer = succeeded(again) ? '200' : again.status === 409 ? '409' : 'other';
-  const value: StoreObservations['bucketRecreate'] extends Observed<infer T> ? T : never = { answer, status: again.status };
+  const value: ObservationOf<'bucketRecreate'> = { answer, status: again.status };
   if (again.code !== undefined) value.code = again.code;
   const client = new S3Bucket({ ...ctx.options.bucket, name, timeout: ctx.options.timeoutMs ?? 30_000, store: { ...ctx.client.store, ownedBucketCreate: answer === '200' ? '200' : answer === '409' ? '409' : ctx.client.store.ownedBucketCreate } });
   try {

@@ -11,6 +11,9 @@ import { DOCUMENTED_S3, withFindings, type CopyConditionSupport, type OwnedBucke
 /** One probe's outcome: what was seen, the error that stopped it, or why it was not run. */
 export type Observed<T> = { state: 'observed'; value: T } | { state: 'error'; error: string } | { state: 'not-checked'; reason: string };
 
+/** The value a probe records when it observed something: `ObservationOf<'multipart'>`. */
+export type ObservationOf<K extends keyof StoreObservations> = StoreObservations[K] extends Observed<infer T> ? T : never;
+
 /** How an ETag came: `"hex"` (quoted, as documented), `hex` (unquoted), empty, or absent altogether. */
 export type EtagForm = 'quoted' | 'unquoted' | 'empty' | 'absent';
 
