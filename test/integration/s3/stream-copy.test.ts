@@ -202,6 +202,36 @@ describe('streamCopy between two stores', () => {
     expect(md5(await dst.getBuffer('resume.bin'))).toBe(md5(body));
   }, 90_000);
 
+  it.skipIf(!hasListParts())('a stalled source (no bytes within the inactivity guard) fails the copy and aborts its upload', async () => {
+    const { direct } = await sourceBucket();
+    const dst = await freshBucket('sc-dst');
+    await direct.put('stall.bin', randomBytes(16 * MiB));
+    const head = await direct.head('stall.bin');
+    // The source through the proxy, with a 500 ms inactivity guard and no timeout of its own.
+    const options = { name: direct.name, endpoint: proxy.endpoint, accessKey: sourceServer.accessKey, secretKey: sourceServer.secretKey, region: sourceServer.region, forcePathStyle: true, timeout: null };
+    const guarded = new S3Bucket(options, { transport: { progressTimeout: 500 } });
+    let uploadId: string | undefined;
+    try {
+      const copy = streamCopy(guarded, 'stall.bin', dst, 'stall.bin', {
+        acl: 'private',
+        sourceInfo: head,
+        partSize: 5 * MiB,
+        concurrency: 2,
+        onCheckpoint: async (c) => {
+          uploadId ??= c?.uploadId;
+          proxy.setDelay(3_000); // from now on the source answers nothing for 3 s
+        },
+      });
+      await expect(copy).rejects.toMatchObject({ code: 'S3JOBS_TIMEOUT', retryable: true });
+    } finally {
+      proxy.setDelay(0);
+      await guarded.close();
+    }
+    expect(uploadId).toBeDefined();
+    const gone = await listParts(dst, 'stall.bin', uploadId!, {}).then(() => undefined, (e: unknown) => e);
+    expect(isUploadGone(gone)).toBe(true);
+  }, 60_000);
+
   it.skipIf(!hasListParts())('a failed multipart copy aborts its upload: no parts are left behind', async () => {
     const { direct, client } = await sourceBucket(true);
     const dst = await freshBucket('sc-dst');
