@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # CI stage: s3jobs as a user installs it (test/package/install.pkg.ts): `npm pack`, the tarball
 # installed into an empty project without dev dependencies, then the command, a worker and the
-# library from there. Writes package.json's vitest report into the results folder.
+# library from there. Writes the vitest report (package-test.json) into the results folder.
 #
 #   bash .ci/stages/package.sh <results-folder>
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 started=$SECONDS
 status=0
-npm run test:package -- --reporter=default --reporter=json --outputFile="$results/package.json" || status=$?
-[ -s "$results/package.json" ] || echo '{"numPassedTests":0,"numFailedTests":1,"testResults":[]}' >"$results/package.json"
+npm run test:package -- --reporter=default --reporter=json --outputFile="$results/package-test.json" || status=$?
+[ -s "$results/package-test.json" ] || echo '{"numPassedTests":0,"numFailedTests":1,"testResults":[]}' >"$results/package-test.json"
 echo "package stage: $((SECONDS - started)) s (exit $status)" >&2
 exit "$status"
