@@ -109,6 +109,35 @@ describe('copy jobs between two stores', () => {
     expect(deadLettered.get(id)?.attemptsMade).toBe(1);
   }, 30_000);
 
+  it.skipIf(s3Target().kind === 's3rver')('a worker shut down mid-transfer requeues the job and keeps the upload; the next worker resumes it', async () => {
+    const src = await sourceBucket();
+    const dst = await freshBucket('xs-dst');
+    const body = randomBytes(30 * MiB);
+    await src.put('shut.bin', body);
+    proxy.setDelay(400);
+    const first = await env.startWorker({ overrides: { ...streamOverrides(), worker: { ...streamOverrides().worker, streamConcurrency: 1 } } });
+    const id = await env.add({ kind: 'copy', profile: PROFILE, sourceProfile: 'onprem', source: { bucket: src.name, key: 'shut.bin' }, destination: { bucket: dst.name, key: 'shut.bin' }, acl: 'private' });
+    let uploadId: string | undefined;
+    for (let i = 0; i < 300; i++) {
+      uploadId = readCheckpoint((await Job.fromId(env.producer.queue, id))?.progress)?.uploadId;
+      if (uploadId !== undefined && (await listParts(dst, 'shut.bin', uploadId, {})).length >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(uploadId).toBeDefined();
+    await first.close(0); // no grace: the running copy is aborted and its job requeued
+    const kept = (await listParts(dst, 'shut.bin', uploadId!, {})).length;
+    expect(kept).toBeGreaterThanOrEqual(2);
+    expect(env.logs.some((l) => l.includes('requeue'))).toBe(true);
+
+    proxy.setDelay(0);
+    await env.startWorker();
+    const result = (await env.producer.waitFor(id, { timeoutMs: 60_000 })) as CopyJobResult;
+    expect(result.streamed).toMatchObject({ partsResumed: kept, partsUploaded: 6 - kept, verified: 'md5' });
+    expect(md5(await dst.getBuffer('shut.bin'))).toBe(md5(body));
+    const { completed } = await env.settle(30_000);
+    expect(completed.get(id)?.attemptsMade).toBe(1); // a requeue is not an attempt
+  }, 120_000);
+
   it.skipIf(s3Target().kind === 's3rver' && (console.warn('[cross-store] skipping the crash test: s3rver has no ListParts; run with the Ceph target'), true))(
     'a worker killed mid-transfer: the retry resumes from the parts the destination kept',
     async () => {
