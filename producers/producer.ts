@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, type S3JobsConfig } from '../shared/config/config.js';
 import { validateJob, type AclJob, type BucketJob, type CopyJob, type JobKind, type JobPayload, type JobResult, type MetadataRewriteJob, type TaggingJob } from '../shared/jobs/index.js';
 import { createRedisConnection, duplicateConnection, type RedisConnection } from '../shared/queue/connection.js';
 import { defaultJobOptions } from '../shared/queue/job-options.js';
+import { readBreakerRecords, type BreakerRecord } from '../shared/queue/breakers.js';
 import { deadLetterJobId, deadLetterQueueName } from '../shared/queue/names.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 
@@ -235,6 +236,14 @@ export class S3JobsProducer {
       };
     }
     return { jobId, state: 'unknown', kind: undefined, attemptsMade: 0, result: undefined, error: undefined, deadLetter: undefined, timestamps: { enqueuedAt: undefined, processedAt: undefined, finishedAt: undefined } };
+  }
+
+  /**
+   * The S3 endpoints workers hold jobs back for (an open circuit breaker), one record per worker
+   * and endpoint; empty when every store answers.
+   */
+  async breakers(): Promise<BreakerRecord[]> {
+    return readBreakerRecords(this.#connection, this.prefix, this.queueName);
   }
 
   /** Job counts per state, plus the dead-letter queue's size. */

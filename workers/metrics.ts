@@ -16,6 +16,10 @@ export class WorkerMetrics {
   readonly #unchanged: Counter<'kind'>;
   readonly #s3Requests: Counter<'method' | 'status'>;
   readonly #s3Duration: Histogram<'method'>;
+  readonly #breakerState: Gauge<'endpoint'>;
+  readonly #breakerOpens: Counter<'endpoint'>;
+  readonly #breakerOpenSeconds: Counter<'endpoint'>;
+  readonly #breakerDeferred: Counter<'endpoint'>;
 
   /** `queueCounts` is read at each scrape for the queue-depth gauge. */
   constructor(queueCounts: () => Promise<Record<string, number>>) {
@@ -38,6 +42,11 @@ export class WorkerMetrics {
       buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10, 60],
       registers: [this.registry],
     });
+    // Per S3 endpoint (a handful per worker, not per bucket or key): the circuit breakers.
+    this.#breakerState = new Gauge({ name: 's3jobs_s3_breaker_state', help: 'Circuit breaker of an S3 endpoint: 1 open (its jobs are held back), 0 closed.', labelNames: ['endpoint'], registers: [this.registry] });
+    this.#breakerOpens = new Counter({ name: 's3jobs_s3_breaker_opens_total', help: 'Times the circuit breaker of an S3 endpoint opened (the store stopped answering).', labelNames: ['endpoint'], registers: [this.registry] });
+    this.#breakerOpenSeconds = new Counter({ name: 's3jobs_s3_breaker_open_seconds_total', help: 'Seconds the circuit breaker of an S3 endpoint was open (counted when it closes).', labelNames: ['endpoint'], registers: [this.registry] });
+    this.#breakerDeferred = new Counter({ name: 's3jobs_s3_breaker_deferred_jobs_total', help: 'Jobs put back without using an attempt because their S3 endpoint was unavailable.', labelNames: ['endpoint'], registers: [this.registry] });
     new Gauge({
       name: 's3jobs_queue_jobs',
       help: 'Jobs in the queue by state, read at scrape time (dead_lettered is the dead-letter queue).',
@@ -68,5 +77,19 @@ export class WorkerMetrics {
   s3Request(info: RequestObservation): void {
     this.#s3Requests.inc({ method: info.method, status: info.status === undefined ? 'none' : String(info.status) });
     this.#s3Duration.observe({ method: info.method }, info.durationMs / 1000);
+  }
+
+  breakerOpened(endpoint: string): void {
+    this.#breakerState.set({ endpoint }, 1);
+    this.#breakerOpens.inc({ endpoint });
+  }
+
+  breakerClosed(endpoint: string, openMs: number): void {
+    this.#breakerState.set({ endpoint }, 0);
+    this.#breakerOpenSeconds.inc({ endpoint }, openMs / 1000);
+  }
+
+  jobDeferred(endpoint: string): void {
+    this.#breakerDeferred.inc({ endpoint });
   }
 }

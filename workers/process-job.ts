@@ -7,8 +7,14 @@
  *   → on error: a shutdown or lost lock requeues the job without using an attempt; anything else
  *     is classified — retryable errors are rethrown for BullMQ to retry after the backoff,
  *     the rest become `UnrecoverableError`s (message `CODE: message`) and are dead-lettered.
+ * With circuit breakers (`deps.breakers`), a job whose S3 endpoint's breaker is open is put back
+ * in the delayed set without using an attempt (`job.moveToDelayed` + `DelayedError`, BullMQ's way
+ * for a processor to delay its own job), and so is one that fails because the store is away
+ * (refused, reset, timed out, 502/503/504) once the breaker is open: attempts are for failures of
+ * the job itself, never for the store being away. Per job and per endpoint, so jobs for other
+ * endpoints keep running (a worker-wide rate limit would stop them too).
  */
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
 import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
 import { JOB_KINDS, validateJob, type JobKind, type JobPayload, type JobResult } from '../shared/jobs/index.js';
 import type { Logger } from '../shared/log/logger.js';
@@ -19,6 +25,8 @@ import { runProcessor, type DeadLetterObject, type Enqueue, type ProcessorContex
 import type { StreamSettings } from './processors/context.js';
 import { attemptError, type FinalAttemptError, type RetryableAttemptError } from './retry/attempt-errors.js';
 import { classify } from './retry/classify.js';
+import { isStoreDownFailure } from '../shared/s3/retry-rules.js';
+import type { EndpointBreakers, Probe } from './breaker/endpoint-breakers.js';
 import { isRequeueReason, requeueJob } from './shutdown.js';
 import { reportCompleted } from './run-outcomes.js';
 import type { RunStore } from '../shared/runs/index.js';
@@ -39,7 +47,16 @@ export interface JobProcessorDeps {
   enqueue?: Enqueue | undefined;
   /** How a batch dead-letters one of its objects. */
   deadLetterObject?: DeadLetterObject | undefined;
+  /** Circuit breakers per S3 endpoint; without them every failure uses an attempt. */
+  breakers?: EndpointBreakers | undefined;
   now?: () => number;
+}
+
+/** A bucket the job names: the breaker's probe asks the store about it (any answer will do). */
+function probeBucketOf(payload: JobPayload): string {
+  if ('bucket' in payload && typeof payload.bucket === 'string') return payload.bucket;
+  if ('destination' in payload) return payload.destination.bucket;
+  return 's3jobs-probe';
 }
 
 export interface JobProcessor {
@@ -65,6 +82,19 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
   const now = deps.now ?? Date.now;
   const running = new Map<string, JobDeadline>();
   const bucketFor = (profile: string, bucket: string): S3Bucket => deps.buckets.bucketFor(profile, bucket);
+
+  /** Puts the job back in the delayed set until the endpoint's next probe; no attempt used. */
+  const defer = async (job: Job, token: string | undefined, endpoint: string, log: Logger, why: string): Promise<DelayedError> => {
+    const breakers = deps.breakers!;
+    try {
+      await job.moveToDelayed(breakers.retryAt(endpoint), token);
+      breakers.deferred(endpoint, job.id ?? '');
+      if (deps.logger.isLevelEnabled('debug')) log.debug({ endpoint }, `S3 endpoint unavailable (${why}): job put back without using an attempt`);
+    } catch (err) {
+      log.warn({ err, endpoint }, 'could not put the job back (lock already lost); the stalled-job check will requeue it');
+    }
+    return new DelayedError();
+  };
 
   const failure = (log: Logger, error: unknown, attempt: number, attempts: number): RetryableAttemptError | FinalAttemptError => {
     const decision = classify(error, { attemptsMade: attempt, attempts });
@@ -94,6 +124,14 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         if (payload.kind === 'copy' && payload.sourceProfile !== undefined) resolveProfile(deps.config, payload.sourceProfile);
       } catch (err) {
         throw failure(log(), err, attempt, attempts);
+      }
+
+      // The endpoint the job talks to, and how to ask it whether it is there.
+      let breaker: { endpoint: string; probe: Probe } | undefined;
+      if (deps.breakers !== undefined) {
+        const client = bucketFor(payload.profile, probeBucketOf(payload));
+        breaker = { endpoint: client.endpoint, probe: (signal) => client.ping({ signal, timeout: null }) };
+        if (!deps.breakers.admits(breaker.endpoint)) throw await defer(job, token, breaker.endpoint, log(), 'circuit breaker open');
       }
 
       const timeoutMs = resolveJobTimeout(payload.timeoutMs, deps.config.worker.jobTimeoutMs);
@@ -135,13 +173,22 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         // Before BullMQ records completion: a crash in between re-runs the job, and the run
         // store counts the object once all the same.
         if (deps.runs !== undefined) await reportCompleted(deps.runs, payload, result, attempt);
+        if (breaker !== undefined) deps.breakers!.answered(breaker.endpoint);
         if (deps.logger.isLevelEnabled('info')) log().info(summary(result), 'job completed');
         return result;
       } catch (err) {
         // Shutdown first, then a lost lock (abortJob), then BullMQ's cancellation.
         const reason = deps.shutdownSignal.aborted ? deps.shutdownSignal.reason : deadline.abortReason();
         if (isRequeueReason(reason)) throw await requeueJob(job, token, log(), reason);
-        throw failure(log(), deadline.errorFor(err), attempt, attempts);
+        const error = deadline.errorFor(err);
+        if (breaker !== undefined) {
+          // The store away: counted, and once the breaker is open the job waits for it instead
+          // of spending an attempt. Any S3 answer (404, 412, 500) shows the store is there.
+          if (isStoreDownFailure(error)) {
+            if (deps.breakers!.storeDown(breaker.endpoint, breaker.probe)) throw await defer(job, token, breaker.endpoint, log(), (error as Error).message);
+          } else if (typeof (error as { status?: unknown } | null)?.status === 'number') deps.breakers!.answered(breaker.endpoint);
+        }
+        throw failure(log(), error, attempt, attempts);
       } finally {
         deadline.dispose();
       }

@@ -28,6 +28,8 @@ import { reportDeadLettered } from './run-outcomes.js';
 import { WorkerMetrics } from './metrics.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { createJobProcessor } from './process-job.js';
+import { EndpointBreakers } from './breaker/endpoint-breakers.js';
+import { BREAKER_RECORD_TTL_MS, deleteBreakerRecord, writeBreakerRecord } from '../shared/queue/breakers.js';
 import { checkEvictionPolicy } from './redis-policy.js';
 import { FinalAttemptError } from './retry/attempt-errors.js';
 import { s3jobsBackoffStrategy } from './retry/backoff.js';
@@ -144,6 +146,42 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     concurrency: config.worker.multipartConcurrency,
     threshold: options.multipartThresholdBytes ?? config.worker.multipartThresholdBytes,
   };
+  // One circuit breaker per S3 endpoint (see workers/breaker/). Its state goes to the logs, to
+  // /metrics, and to a Redis record that `s3jobs queue` and the dashboard read.
+  const publishBreakers = async (): Promise<void> => {
+    const now = Date.now();
+    for (const open of breakers.open()) await writeBreakerRecord(queueConnection, config.prefix, queueName, { ...open, worker: workerName, state: 'open', expiresAt: now + BREAKER_RECORD_TTL_MS });
+  };
+  const publishQuietly = (): void => void publishBreakers().catch((err: unknown) => logger.warn({ err }, 'could not record the circuit breakers in Redis'));
+  /** Brings forward the jobs a closed breaker put back (they would otherwise wait for their delay). */
+  const promote = async (jobIds: string[]): Promise<void> => {
+    for (let i = 0; i < jobIds.length; i += 50) {
+      await Promise.all(
+        jobIds.slice(i, i + 50).map(async (id) => {
+          // Another worker may have run it meanwhile: only a job still delayed is brought forward.
+          const job = await queue.getJob(id);
+          if (job !== undefined && (await job.isDelayed())) await job.promote().catch(() => undefined);
+        }),
+      );
+    }
+  };
+  const breakers = new EndpointBreakers({
+    policy: { failures: config.worker.breakerFailures, firstProbeMs: 1_000, maxProbeMs: config.worker.breakerMaxProbeMs },
+    logger,
+    onOpen: (open) => {
+      metrics.breakerOpened(open.endpoint);
+      publishQuietly();
+    },
+    onClose: (endpoint, openMs, jobIds) => {
+      metrics.breakerClosed(endpoint, openMs);
+      deleteBreakerRecord(queueConnection, config.prefix, queueName, workerName, endpoint).catch((err: unknown) => logger.warn({ err }, 'could not remove the circuit breaker record from Redis'));
+      promote(jobIds).catch((err: unknown) => logger.warn({ err, endpoint }, 'could not bring the held-back jobs forward; they run when their delay ends'));
+    },
+    onDefer: (endpoint) => metrics.jobDeferred(endpoint),
+  });
+  const breakerTimer = setInterval(publishQuietly, BREAKER_RECORD_TTL_MS / 3);
+  breakerTimer.unref();
+
   const enqueue = createFanOut({ queue, deadLetters: { queue: deadLetters, redis: queueConnection }, config, logger });
   const processor = createJobProcessor({
     config,
@@ -155,6 +193,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     runs,
     enqueue,
     deadLetterObject: (failure) => deadLetterer.recordObjectFailure(failure),
+    breakers,
   });
 
   const worker = new Worker<unknown, JobResult>(queueName, processor.process, {
@@ -305,6 +344,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     scheduleAbort(graceMs);
     closing ??= (async () => {
       clearInterval(sweepTimer);
+      clearInterval(breakerTimer);
+      breakers.close();
       storeFindings.stop();
       try {
         // Stops fetching, waits for running jobs (which finish, or are requeued once aborted).
@@ -316,6 +357,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       await sweeping?.catch(() => undefined);
       for (let pending = deadLetterer.pending(); pending.length > 0; pending = deadLetterer.pending()) await Promise.allSettled(pending);
       await health?.close();
+      // Open breakers end with this worker: their records go with it rather than expire.
+      for (const open of breakers.open()) await deleteBreakerRecord(queueConnection, config.prefix, queueName, workerName, open.endpoint).catch(() => undefined);
       await queue.close();
       await deadLetters.close();
       await buckets.close();

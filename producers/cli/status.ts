@@ -1,4 +1,5 @@
 /** `s3jobs status <jobId>` and `s3jobs queue`: where a job is, and how many jobs are where. */
+import { formatBreakerRecord, type BreakerRecord } from '../../shared/queue/breakers.js';
 import { S3JobsError } from '../../shared/errors.js';
 import type { JobStatus } from '../producer.js';
 import { GLOBAL_OPTIONS, globalsFrom, parseCommandLine, type GlobalOptions, type Parsed } from './args.js';
@@ -73,11 +74,19 @@ export function formatCounts(queue: string, prefix: string, counts: Record<strin
   return `Queue ${queue} (prefix ${prefix}):\n${lines.join('\n')}\n`;
 }
 
+/** Pure: the open circuit breakers under the counts ("S3 endpoints: all answering" when none). */
+export function formatBreakers(breakers: readonly BreakerRecord[], now: number): string {
+  if (breakers.length === 0) return 'S3 endpoints: all answering (no circuit breaker open)\n';
+  return `S3 endpoints held back by workers (circuit breaker open; jobs wait without using attempts):\n${breakers.map((b) => `  ${formatBreakerRecord(b, now)}`).join('\n')}\n`;
+}
+
 const QUEUE_HELP = commandHelp({
   usage: 's3jobs queue [--json]',
   summary: `Prints how many jobs are in each state: waiting, prioritized, delayed, active, completed (kept
 for a while), failed (between attempts, or being dead-lettered) and dead-lettered (failed for good:
-see s3jobs dlq list).`,
+see s3jobs dlq list). Then the S3 endpoints whose circuit breaker is open on some worker: the store
+stopped answering, so that worker holds its jobs back, without using attempts, until a probe gets
+an answer (with --json: "s3Breakers").`,
   examples: ['s3jobs queue', "s3jobs queue --json | jq '.\"dead-lettered\"'"],
 });
 
@@ -94,9 +103,10 @@ export const queueCommand: CliCommand = {
     const config = loadCliConfig(parsed.globals, io);
     return withProducer(config, async (producer) => {
       const counts = await producer.counts();
+      const breakers = await producer.breakers();
       const ordered = Object.fromEntries(STATES.map((state) => [state, counts[state] ?? 0]));
-      if (parsed.globals.json) printJson(io, ordered);
-      else io.stdout(formatCounts(producer.queueName, producer.prefix, ordered));
+      if (parsed.globals.json) printJson(io, { ...ordered, s3Breakers: breakers });
+      else io.stdout(formatCounts(producer.queueName, producer.prefix, ordered) + formatBreakers(breakers, Date.now()));
       return ExitCode.Ok;
     });
   },

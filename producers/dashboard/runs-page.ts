@@ -41,6 +41,15 @@ export interface RunsPageOptions {
   queuesPath: string;
   /** Path of the same list as JSON. */
   jsonPath: string;
+  /** Lines about S3 endpoints workers hold jobs back for (open circuit breakers); none: all answer. */
+  s3Breakers?: readonly string[] | undefined;
+}
+
+/** One line per open circuit breaker (the store stopped answering), or that every endpoint answers. */
+function breakersLine(lines: readonly string[] | undefined): string {
+  if (lines === undefined) return '';
+  if (lines.length === 0) return '<p class="breakers">S3 endpoints: all answering (no circuit breaker open)</p>';
+  return `<p class="breakers open"><strong>S3 unavailable:</strong></p><ul class="breakers">${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>`;
 }
 
 export function renderRunsPage(runs: readonly MigrationRunSummary[], options: RunsPageOptions): string {
@@ -70,6 +79,7 @@ td:nth-child(n+4):nth-child(-n+9) { text-align: right; font-variant-numeric: tab
 <body>
 <h1>Migration runs</h1>
 <p>Queue <strong>${escapeHtml(options.queue)}</strong> · <a href="${escapeHtml(options.queuesPath)}">queues</a> · <a href="${escapeHtml(options.jsonPath)}">JSON</a></p>
+${breakersLine(options.s3Breakers)}
 ${body}
 </body>
 </html>

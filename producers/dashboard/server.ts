@@ -26,6 +26,7 @@ import { S3JobsError } from '../../shared/errors.js';
 import { createLogger, type Logger } from '../../shared/log/logger.js';
 import { createRedisConnection, type RedisConnection } from '../../shared/queue/connection.js';
 import { deadLetterQueueName } from '../../shared/queue/names.js';
+import { formatBreakerRecord, readBreakerRecords } from '../../shared/queue/breakers.js';
 import { RunStore } from '../../shared/runs/run-store.js';
 import { assertSafeBinding, challenges, isAuthorized, validateAuth, type DashboardAuth } from './auth.js';
 import { renderRunsPage } from './runs-page.js';
@@ -102,7 +103,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   let server: Server;
   try {
-    const app = buildApp({ config, auth: options.auth, readOnly: options.readOnly ?? false, queue, deadLetters, runs, logger });
+    const app = buildApp({ config, auth: options.auth, readOnly: options.readOnly ?? false, queue, deadLetters, redis, runs, logger });
     server = createAdaptorServer({ fetch: app.fetch }) as Server;
     await listen(server, host, port);
   } catch (err) {
@@ -164,6 +165,8 @@ interface AppParts {
   readOnly: boolean;
   queue: Queue;
   deadLetters: Queue;
+  /** The dashboard's connection (the workers' circuit-breaker records are read with it). */
+  redis: RedisConnection;
   runs: MigrationRunSource;
   logger: Logger;
 }
@@ -193,9 +196,12 @@ function buildApp(parts: AppParts): Hono {
 
   app.get(DASHBOARD_PATHS.runs, async (c) => {
     const list = await runs.listRuns(limitFrom(c.req.query('limit')));
+    // The workers' open circuit breakers (their Redis records), one line each.
+    const now = Date.now();
+    const breakers = (await readBreakerRecords(parts.redis, config.prefix, config.queue, now)).map((b) => formatBreakerRecord(b, now));
     c.header('Cache-Control', 'no-store');
     c.header('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-    return c.html(renderRunsPage(list, { queue: config.queue, queuesPath: DASHBOARD_PATHS.queues, jsonPath: DASHBOARD_PATHS.runsJson }));
+    return c.html(renderRunsPage(list, { queue: config.queue, queuesPath: DASHBOARD_PATHS.queues, jsonPath: DASHBOARD_PATHS.runsJson, s3Breakers: breakers }));
   });
 
   app.get(DASHBOARD_PATHS.runsJson, async (c) => {

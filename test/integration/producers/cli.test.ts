@@ -122,7 +122,7 @@ describe.concurrent('s3jobs CLI', { timeout: 60_000 }, () => {
     expect(unknown.code).toBe(4);
     expect(oneLine(unknown)).toBe(`s3jobs status: no job no-such-job in queue ${q} or its dead-letter queue ${q}-dead`);
     expect(counts.code).toBe(0);
-    expect(JSON.parse(counts.stdout)).toEqual({ waiting: 2, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, 'dead-lettered': 0 });
+    expect(JSON.parse(counts.stdout)).toEqual({ waiting: 2, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, 'dead-lettered': 0, s3Breakers: [] });
   });
 
   it('a validation error exits 2 with one line naming the flag and what is allowed; nothing is enqueued', async ({ expect }) => {

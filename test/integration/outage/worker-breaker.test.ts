@@ -1,0 +1,118 @@
+/**
+ * The worker's circuit breaker against a store that goes away: an own s3rver child, stopped while
+ * jobs wait, then started again on the same port and storage. No job is dead-lettered though the
+ * jobs allow only 2 attempts; at most the few failures that opened the breaker used one. The
+ * breaker shows in the log, in /metrics and in `s3jobs queue`; jobs for another endpoint (the
+ * suite's S3 server) keep running meanwhile; the failures name the S3 endpoint and the request.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runProducerCommand, type CliIo } from '../../../producers/cli/index.js';
+import { S3Bucket } from '../../../shared/s3/index.js';
+import { bucketClient, cleanupBuckets, freshBucket } from '../../support/buckets.js';
+import { s3Target, uniqueBucketName } from '../../support/s3-env.js';
+import { startS3rver, type S3rverProcess } from '../../support/s3rver-process.js';
+import { workerEnv } from '../../support/worker-process.js';
+import { PROFILE, workerTestEnv, type WorkerTestEnv } from '../workers/helpers.js';
+
+let env: WorkerTestEnv | undefined;
+let store: S3rverProcess | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await env?.cleanup();
+  await store?.stop();
+  if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  env = store = dir = undefined;
+});
+afterAll(cleanupBuckets);
+
+async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('worker circuit breaker', () => {
+  it('store stopped mid-queue: jobs held back without using attempts, other endpoints keep running, all complete once it is back', { timeout: 90_000 }, async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3jobs-breaker-'));
+    store = await startS3rver({ directory: dir });
+    const endpoint = store.endpoint;
+    const other = s3Target();
+    env = await workerTestEnv({
+      endpoint,
+      overrides: {
+        logLevel: 'info',
+        profiles: { other: { endpoint: other.endpoint, accessKey: other.accessKey, secretKey: other.secretKey, region: other.region, forcePathStyle: true } },
+        worker: { concurrency: 8, jobTimeoutMs: 3_000, breakerFailures: 3, breakerMaxProbeMs: 2_000 },
+        retry: { attempts: 2, backoffBaseMs: 50, backoffMaxMs: 100 },
+      },
+    });
+    const e = env!;
+    const bucket = new S3Bucket({ name: uniqueBucketName('brk'), endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true });
+    await bucket.putBucket();
+    const keys = Array.from({ length: 40 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
+    await Promise.all(keys.map((k) => bucket.put(k, `body ${k}`)));
+    await bucket.close();
+    const elsewhere = await freshBucket('brk-other');
+    await Promise.all(keys.slice(0, 10).map((k) => elsewhere.put(k, 'x')));
+
+    const handle = await e.startWorker();
+    await store.stop();
+    for (const key of keys) await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: bucket.name, key, acl: 'private', set: { ridden: 'out' } });
+    const metricsText = async () => handle.metrics.registry.metrics();
+    await until(async () => ((await metricsText()).includes(`s3jobs_s3_breaker_state{endpoint="${endpoint}"} 1`) ? true : undefined), 20_000, 'the breaker to open');
+
+    // s3jobs queue shows it (from the worker's Redis record).
+    let stdout = '';
+    const io: CliIo = { stdout: (t) => void (stdout += t), stderr: () => undefined, env: workerEnv(e.config) };
+    expect(await runProducerCommand('queue', [], io)).toBe(0);
+    expect(stdout).toContain(`S3 endpoint ${endpoint} unavailable for`);
+    expect(stdout).toMatch(/put back without using an attempt/);
+
+    // Another endpoint's jobs run meanwhile.
+    const otherIds = await Promise.all(keys.slice(0, 10).map((key) => e.add({ kind: 'metadata-rewrite', profile: 'other', bucket: elsewhere.name, key, acl: 'private', set: { ran: 'yes' } })));
+    // (s3rver may answer 500 to a HEAD racing the rewrite's copy of the same object: asked again.)
+    await until(async () => ((await elsewhere.head(keys[9]!).catch(() => undefined))?.metadata.ran === 'yes' ? true : undefined), 20_000, 'the other endpoint to be served');
+    expect(otherIds).toHaveLength(10);
+
+    // Down for a while longer: many probes, and still nothing dead-lettered or failed for good.
+    await new Promise((r) => setTimeout(r, 4_000));
+    const held = await e.producer.queue.getJobCounts('failed');
+    expect(held.failed).toBe(0);
+    expect(await e.producer.deadLetters.getJobCounts('waiting')).toEqual({ waiting: 0 });
+
+    store = await startS3rver({ directory: dir, port: store.port });
+    const settled = await e.settle(40_000);
+    expect(settled.deadLettered.size).toBe(0);
+    expect(settled.completed.size).toBe(50);
+    // attemptsMade counts the completing attempt too: 1 = done at the first. Only the failures that
+    // opened the breaker (3, counted before it was open) used an attempt; being held back used none.
+    const attempts = [...settled.completed.values()].map((c) => c.attemptsMade);
+    expect(Math.max(...attempts)).toBeLessThanOrEqual(2);
+    const usedAttempt = attempts.filter((n) => n > 1).length;
+    expect(usedAttempt).toBeLessThanOrEqual(3);
+    const check = bucketClient(bucket.name, { endpoint, accessKey: store.accessKey, secretKey: store.secretKey });
+    expect((await check.head(keys[39]!)).metadata.ridden).toBe('out');
+    await check.close();
+
+    const metrics = await metricsText();
+    expect(metrics).toContain(`s3jobs_s3_breaker_state{endpoint="${endpoint}"} 0`);
+    expect(metrics).toMatch(new RegExp(`s3jobs_s3_breaker_opens_total\\{endpoint="${endpoint.replace(/[.:/]/g, '\\$&')}"\\} 1`));
+    expect(metrics).toMatch(/s3jobs_s3_breaker_deferred_jobs_total\{endpoint="[^"]+"\} [1-9]/);
+    const lines = e.logs.map((l) => JSON.parse(l) as { msg?: string; endpoint?: string });
+    expect(lines.some((l) => l.endpoint === endpoint && /circuit breaker open/.test(l.msg ?? ''))).toBe(true);
+    expect(lines.some((l) => l.endpoint === endpoint && /circuit breaker closed/.test(l.msg ?? ''))).toBe(true);
+    // The attempts that failed name the S3 endpoint and the request, not Redis.
+    expect(lines.some((l) => (l.msg ?? '').includes(`S3 ${endpoint}: HEAD /${bucket.name}/k/`))).toBe(true);
+    // The record is gone once the breaker closed.
+    stdout = '';
+    await runProducerCommand('queue', [], io);
+    expect(stdout).toContain('S3 endpoints: all answering');
+  });
+});

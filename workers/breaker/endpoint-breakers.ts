@@ -1,0 +1,176 @@
+/**
+ * The worker's circuit breakers, one per S3 endpoint: the I/O around the pure state machine
+ * (breaker-state.ts) — the probe timer, the probe itself, logs, and telling the worker when a
+ * breaker opens or closes (metrics, the Redis record `s3jobs queue` reads, promoting the jobs it
+ * put back). See process-job.ts for how jobs are held back.
+ */
+import type { Logger } from '../../shared/log/logger.js';
+import { admits, CLOSED, onAnswer, onProbeFailed, onStoreDown, type BreakerPolicy, type BreakerState } from './breaker-state.js';
+
+/** Probes answer or fail within this long (a frozen store never answers at all). */
+export const PROBE_TIMEOUT_MS = 5_000;
+
+/** One cheap request to the endpoint: resolves with the HTTP status of any answer, rejects on none. */
+export type Probe = (signal: AbortSignal) => Promise<number>;
+
+export interface OpenBreaker {
+  endpoint: string;
+  openedAt: number;
+  probes: number;
+  nextProbeAt: number;
+  deferredJobs: number;
+}
+
+export interface EndpointBreakersOptions {
+  policy: BreakerPolicy;
+  logger: Logger;
+  now?: (() => number) | undefined;
+  random?: (() => number) | undefined;
+  probeTimeoutMs?: number | undefined;
+  /** A breaker opened. */
+  onOpen?: ((breaker: OpenBreaker) => void) | undefined;
+  /** A breaker closed after `openMs`; `jobIds` are the jobs it put back (to bring forward). */
+  onClose?: ((endpoint: string, openMs: number, jobIds: string[]) => void) | undefined;
+  /** A job was put back without using an attempt. */
+  onDefer?: ((endpoint: string) => void) | undefined;
+}
+
+/** A gateway's 502/503/504 to a probe still says the store is away; any other answer says it is there. */
+function storeAnswered(status: number): boolean {
+  return status !== 502 && status !== 503 && status !== 504;
+}
+
+export class EndpointBreakers {
+  readonly #options: EndpointBreakersOptions;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #states = new Map<string, BreakerState>();
+  readonly #probes = new Map<string, Probe>();
+  readonly #timers = new Map<string, NodeJS.Timeout>();
+  readonly #deferred = new Map<string, Set<string>>();
+  #closed = false;
+
+  constructor(options: EndpointBreakersOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#random = options.random ?? Math.random;
+  }
+
+  #state(endpoint: string): BreakerState {
+    return this.#states.get(endpoint) ?? CLOSED;
+  }
+
+  /** Whether a job for `endpoint` may start now. */
+  admits(endpoint: string): boolean {
+    return admits(this.#state(endpoint));
+  }
+
+  /**
+   * When a job put back now should come up again: just after the next probe (plus up to a second
+   * of jitter, so a queue of them does not come back in one burst). Jobs still delayed when the
+   * breaker closes are brought forward (`onClose`).
+   */
+  retryAt(endpoint: string): number {
+    const state = this.#state(endpoint);
+    const base = state.status === 'open' ? Math.max(state.nextProbeAt, this.#now()) : this.#now();
+    return base + 250 + Math.floor(this.#random() * 1_000);
+  }
+
+  /** A job's request to `endpoint` failed in a way that says the store is away. Returns whether the breaker is open now. */
+  storeDown(endpoint: string, probe: Probe): boolean {
+    this.#probes.set(endpoint, probe);
+    const before = this.#state(endpoint);
+    const { state, change } = onStoreDown(before, this.#now(), this.#options.policy);
+    this.#states.set(endpoint, state);
+    if (change === 'opened' && state.status === 'open') {
+      this.#options.logger.warn(
+        { endpoint, failures: this.#options.policy.failures, nextProbeMs: state.nextProbeAt - state.openedAt },
+        `S3 endpoint ${endpoint} is unavailable (${this.#options.policy.failures} store-down failures in a row): circuit breaker open — its jobs wait without using attempts until a probe gets an answer`,
+      );
+      this.#options.onOpen?.(this.#describe(endpoint, state));
+      this.#schedule(endpoint);
+    }
+    return state.status === 'open';
+  }
+
+  /** A job's request to `endpoint` got an answer (any status): the store is there. */
+  answered(endpoint: string): void {
+    const before = this.#states.get(endpoint);
+    if (before === undefined) return;
+    this.#apply(endpoint, onAnswer(before).state, 'a job got an answer');
+  }
+
+  /** A job for `endpoint` was put back without using an attempt. */
+  deferred(endpoint: string, jobId: string): void {
+    let set = this.#deferred.get(endpoint);
+    if (set === undefined) this.#deferred.set(endpoint, (set = new Set()));
+    set.add(jobId);
+    this.#options.onDefer?.(endpoint);
+  }
+
+  /** The open breakers, for the Redis record and /metrics. */
+  open(): OpenBreaker[] {
+    const out: OpenBreaker[] = [];
+    for (const [endpoint, state] of this.#states) if (state.status === 'open') out.push(this.#describe(endpoint, state));
+    return out;
+  }
+
+  /** Stops probing (the worker is closing). */
+  close(): void {
+    this.#closed = true;
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #describe(endpoint: string, state: Extract<BreakerState, { status: 'open' }>): OpenBreaker {
+    return { endpoint, openedAt: state.openedAt, probes: state.probes, nextProbeAt: state.nextProbeAt, deferredJobs: this.#deferred.get(endpoint)?.size ?? 0 };
+  }
+
+  #apply(endpoint: string, next: BreakerState, why: string): void {
+    const before = this.#state(endpoint);
+    this.#states.set(endpoint, next);
+    if (before.status === 'open' && next.status === 'closed') {
+      clearTimeout(this.#timers.get(endpoint));
+      this.#timers.delete(endpoint);
+      const openMs = this.#now() - before.openedAt;
+      const jobIds = [...(this.#deferred.get(endpoint) ?? [])];
+      this.#deferred.delete(endpoint);
+      this.#options.logger.info({ endpoint, openMs, probes: before.probes, deferredJobs: jobIds.length }, `S3 endpoint ${endpoint} answers again (${why}): circuit breaker closed after ${Math.round(openMs / 1000)} s; its jobs resume`);
+      this.#options.onClose?.(endpoint, openMs, jobIds);
+    }
+  }
+
+  #schedule(endpoint: string): void {
+    const state = this.#state(endpoint);
+    if (this.#closed || state.status !== 'open') return;
+    clearTimeout(this.#timers.get(endpoint));
+    const timer = setTimeout(() => void this.#probe(endpoint), Math.max(0, state.nextProbeAt - this.#now()));
+    timer.unref();
+    this.#timers.set(endpoint, timer);
+  }
+
+  async #probe(endpoint: string): Promise<void> {
+    const probe = this.#probes.get(endpoint);
+    if (probe === undefined || this.#closed || this.#state(endpoint).status !== 'open') return;
+    let status: number | undefined;
+    let error: unknown;
+    try {
+      status = await probe(AbortSignal.timeout(this.#options.probeTimeoutMs ?? PROBE_TIMEOUT_MS));
+    } catch (err) {
+      error = err;
+    }
+    const state = this.#state(endpoint);
+    if (state.status !== 'open') return;
+    if (status !== undefined && storeAnswered(status)) {
+      this.#apply(endpoint, onAnswer(state).state, `a probe got HTTP ${status}`);
+      return;
+    }
+    const next = onProbeFailed(state, this.#now(), this.#options.policy).state;
+    this.#states.set(endpoint, next);
+    this.#options.logger.info(
+      { endpoint, probes: next.status === 'open' ? next.probes : undefined, status, err: error, nextProbeMs: next.status === 'open' ? next.nextProbeAt - this.#now() : undefined },
+      `S3 endpoint ${endpoint} still unavailable: probe ${status === undefined ? 'got no answer' : `got HTTP ${status}`}`,
+    );
+    this.#schedule(endpoint);
+  }
+}
