@@ -86,6 +86,7 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
     bucketRecreate: notChecked(NOT_RUN),
     acl: notChecked(NOT_RUN),
     versioning: notChecked(NOT_RUN),
+    scratchVersioning: notChecked(NOT_RUN),
     tagging: notChecked(NOT_RUN),
   };
   const scratch: ProbeRun['scratch'] = { prefix, removed: 0, left: 0 };
@@ -109,6 +110,7 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
       obs.multipart = await step(ctx, 'multipart copy', () => probeMultipart(ctx));
       obs.partCopyConditions = await step(ctx, 'part copy conditions', () => probePartConditions(ctx));
       obs.bucketRecreate = options.skipBucketCreate === true ? notChecked('not checked: --no-bucket-create') : await step(ctx, 'bucket re-creation', () => probeBucketRecreate(ctx, scratch));
+      obs.scratchVersioning = ctx.scratchVersioning ?? (obs.bucketRecreate.state === 'observed' ? notChecked(NOT_RUN) : notChecked('not checked: no scratch bucket (see CreateBucket)'));
       obs.acl = await step(ctx, 'ACL', () => probeAcl(ctx));
       obs.versioning = await step(ctx, 'versioning', () => probeVersioning(ctx));
     }
@@ -121,8 +123,16 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
     try {
       Object.assign(scratch, await removePrefix(cleaner, prefix));
       if (scratch.bucket !== undefined && scratch.bucketDeleted !== true) {
-        const deleted = await cleaner.call({ method: 'DELETE', bucket: scratch.bucket });
-        scratch.bucketDeleted = succeeded(deleted) || deleted.code === 'NoSuchBucket';
+        // Interrupted or failed half-way: it may hold versions, so empty it the way s3jobs does.
+        const leftover = new S3Bucket({ ...options.bucket, name: scratch.bucket, timeout: timeoutMs });
+        try {
+          await leftover.deleteBucket({ empty: true });
+          scratch.bucketDeleted = true;
+        } catch (err) {
+          scratch.bucketDeleted = err instanceof S3Error && err.code === 'NoSuchBucket';
+        } finally {
+          await leftover.close();
+        }
       }
     } catch (err) {
       scratch.error = errorText(err);
@@ -138,6 +148,8 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeRun> {
 }
 
 interface Ctx {
+  /** Set by the CreateBucket probe, which owns the scratch bucket this is tried on. */
+  scratchVersioning?: Observed<ObservationOf<'scratchVersioning'>> | undefined;
   raw: RawStore;
   client: S3Bucket;
   prefix: string;
@@ -555,12 +567,51 @@ async function probeBucketRecreate(ctx: Ctx, scratch: ProbeRun['scratch']): Prom
     value.clientCreated = (await client.putBucket(body === undefined ? {} : { location: region })).created;
   } catch (err) {
     value.clientError = errorText(err);
+  }
+  try {
+    ctx.scratchVersioning = await probeScratchVersioning(ctx, client);
+  } catch (err) {
+    if (aborted(ctx)) throw err;
+    ctx.scratchVersioning = { state: 'error', error: errorText(err) };
   } finally {
     await client.close();
   }
   const deleted = await ctx.raw.call({ method: 'DELETE', bucket: name });
-  scratch.bucketDeleted = succeeded(deleted);
+  scratch.bucketDeleted = succeeded(deleted) || deleted.code === 'NoSuchBucket';
   return observed(value);
+}
+
+/**
+ * On the scratch bucket: versioning enabled, one key written twice (two versions listed), then
+ * s3jobs' own `deleteBucket({ empty: true })` — what `bucket delete --empty` runs — must remove
+ * every version and the bucket.
+ */
+async function probeScratchVersioning(ctx: Ctx, client: S3Bucket): Promise<Observed<ObservationOf<'scratchVersioning'>>> {
+  const bucket = client.name;
+  try {
+    await client.putBucketVersioning('Enabled');
+  } catch (err) {
+    return observed({ enabled: false, versions: 0, clientEmptied: false, detail: `PUT ?versioning: ${errorText(err)}` });
+  }
+  const status = await ctx.raw.call({ method: 'GET', bucket, query: { versioning: '' } });
+  const enabled = succeeded(status) && elementText(status.text, 'Status') === 'Enabled';
+  for (const body of ['one', 'two']) {
+    const written = await ctx.raw.call({ method: 'PUT', bucket, key: 'versioned.txt', body, headers: { 'content-type': 'text/plain' } });
+    if (!succeeded(written)) throw new Error(`PUT in the versioned scratch bucket answered ${describeAnswer(written)}`);
+  }
+  const listed = await ctx.raw.call({ method: 'GET', bucket, query: { versions: '', prefix: 'versioned.txt' } });
+  const versions = succeeded(listed) ? [...listed.text.matchAll(/<Version>/g)].length : 0;
+  let clientEmptied = false;
+  let detail: string | undefined;
+  try {
+    await client.deleteBucket({ empty: true });
+    const gone = await ctx.raw.call({ method: 'HEAD', bucket });
+    clientEmptied = gone.status === 404;
+    if (!clientEmptied) detail = `the bucket still answers HEAD with ${describeAnswer(gone)}`;
+  } catch (err) {
+    detail = `bucket delete --empty failed: ${errorText(err)}`;
+  }
+  return observed(detail === undefined ? { enabled, versions, clientEmptied } : { enabled, versions, clientEmptied, detail });
 }
 
 async function probeAcl(ctx: Ctx): Promise<Observed<{ read: boolean; write: boolean; detail?: string }>> {

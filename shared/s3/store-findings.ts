@@ -94,6 +94,11 @@ export interface StoreObservations {
   bucketRecreate: Observed<{ answer: '200' | '409' | 'other'; status: number; code?: string | undefined; clientCreated?: boolean | undefined; clientError?: string | undefined }>;
   acl: Observed<{ read: boolean; write: boolean; detail?: string | undefined }>;
   versioning: Observed<{ status: string }>;
+  /**
+   * On the scratch bucket: whether versioning could be enabled, how many versions one key written
+   * twice listed, and whether s3jobs' `deleteBucket({ empty: true })` then removed it all.
+   */
+  scratchVersioning: Observed<{ enabled: boolean; versions: number; clientEmptied: boolean; detail?: string | undefined }>;
   /** PUT/GET ?tagging round-trips; `keptByRewrite`: the tags are still there after s3jobs' rewrite. */
   tagging: Observed<{ roundTrip: boolean; keptByRewrite?: boolean | undefined; detail?: string | undefined }>;
 }

@@ -247,11 +247,16 @@ export function judgeAcl(o: StoreObservations['acl']): ProbeResult {
   return { id: 'acl', probe, store: `${v.read ? 'reads' : 'cannot read'} and ${v.write ? 'writes' : 'cannot write'} object ACLs${v.detail === undefined ? '' : ` (${v.detail})`}`, s3jobs: '--acl replicate-source fails here; canned ACLs (x-amz-acl) still go with every copy', verdict: 'warn' };
 }
 
-export function judgeVersioning(o: StoreObservations['versioning']): ProbeResult {
+export function judgeVersioning(o: StoreObservations['versioning'], scratch: StoreObservations['scratchVersioning']): ProbeResult[] {
   const probe = 'bucket versioning (?versioning)';
   const s3jobs = "'bucket delete --empty' removes versions and delete markers too";
-  if (o.state !== 'observed') return unobserved('versioning', probe, s3jobs, o);
-  return { id: 'versioning', probe, store: `answers; this bucket: ${o.value.status}`, s3jobs, verdict: 'info' };
+  const rows = [o.state !== 'observed' ? unobserved('versioning', probe, s3jobs, o) : { id: 'versioning', probe, store: `answers; this bucket: ${o.value.status}`, s3jobs: 'reads and writes objects as in any bucket', verdict: 'info' as const }];
+  const scratchProbe = 'versioned scratch bucket, emptied';
+  if (scratch.state !== 'observed') rows.push(unobserved('versioning-scratch', scratchProbe, s3jobs, scratch));
+  else if (!scratch.value.enabled) rows.push({ id: 'versioning-scratch', probe: scratchProbe, store: `versioning could not be enabled${scratch.value.detail === undefined ? '' : `: ${scratch.value.detail}`}`, s3jobs: "nothing to do: 'bucket delete --empty' removes plain objects", verdict: 'info' });
+  else if (scratch.value.clientEmptied) rows.push({ id: 'versioning-scratch', probe: scratchProbe, store: `versioning enabled; one key written twice lists ${scratch.value.versions} versions`, s3jobs: `${s3jobs}: bucket removed`, verdict: 'ok' });
+  else rows.push(fail('versioning-scratch', scratchProbe, `versioning enabled; one key written twice lists ${scratch.value.versions} versions`, `'bucket delete --empty' did not remove it: ${scratch.value.detail ?? 'unknown'}`, "'bucket delete --empty' on a versioned bucket"));
+  return rows;
 }
 
 export function judgeTagging(o: StoreObservations['tagging']): ProbeResult {
@@ -276,7 +281,7 @@ export function judgeStore(obs: StoreObservations, profile: StoreProfile): Probe
     judgePartConditions(obs.partCopyConditions),
     judgeBucketRecreate(obs.bucketRecreate),
     judgeAcl(obs.acl),
-    judgeVersioning(obs.versioning),
+    ...judgeVersioning(obs.versioning, obs.scratchVersioning),
     judgeTagging(obs.tagging),
   ];
 }

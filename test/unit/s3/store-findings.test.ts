@@ -14,7 +14,7 @@ import {
   type ConditionOutcome,
   type StoreObservations,
 } from '../../../shared/s3/store-findings.js';
-import { brokenGuarantees, judgeBucketRecreate, judgeClock, judgeCopyConditions, judgeEtags, judgeMultipart, judgePartConditions, judgeStore, judgeTagging } from '../../../shared/s3/store-probe.js';
+import { brokenGuarantees, judgeBucketRecreate, judgeClock, judgeCopyConditions, judgeEtags, judgeMultipart, judgePartConditions, judgeStore, judgeTagging, judgeVersioning } from '../../../shared/s3/store-probe.js';
 import { DOCUMENTED_S3, PROVIDER_PROFILES } from '../../../shared/s3/store-profile.js';
 
 const AT = '2026-12-03T22:00:00.000Z';
@@ -55,6 +55,7 @@ function documentedStore(): StoreObservations {
     bucketRecreate: { state: 'observed', value: { answer: '409', status: 409, code: 'BucketAlreadyOwnedByYou', clientCreated: false } },
     acl: { state: 'observed', value: { read: true, write: true } },
     versioning: { state: 'observed', value: { status: 'never enabled' } },
+    scratchVersioning: { state: 'observed', value: { enabled: true, versions: 2, clientEmptied: true } },
     tagging: { state: 'observed', value: { roundTrip: true, keptByRewrite: true } },
   };
 }
@@ -219,6 +220,18 @@ describe('verdicts', () => {
     expect(brokenGuarantees(results)).toEqual(['guarded rewrite not guarded above the multipart threshold on this store']);
     expect(results.find((r) => r.id === 'part-guard')).toMatchObject({ store: 'honours no condition on UploadPartCopy: copies the part anyway', s3jobs: expect.stringContaining('guarded: false') });
     expect(judgePartConditions({ state: 'observed', value: partConditions({ standard: false, legacy: true }) })).toMatchObject({ verdict: 'ok', s3jobs: 'sends x-amz-copy-if-match on every part' });
+  });
+
+  it('versioning on the scratch bucket: bucket delete --empty must remove every version', () => {
+    expect(judgeVersioning({ state: 'observed', value: { status: 'never enabled' } }, { state: 'observed', value: { enabled: true, versions: 2, clientEmptied: true } })[1]).toMatchObject({
+      verdict: 'ok',
+      store: 'versioning enabled; one key written twice lists 2 versions',
+    });
+    expect(judgeVersioning({ state: 'observed', value: { status: 'never enabled' } }, { state: 'observed', value: { enabled: true, versions: 2, clientEmptied: false, detail: 'bucket delete --empty failed: 409 BucketNotEmpty' } })[1]).toMatchObject({
+      verdict: 'fail',
+      guarantee: "'bucket delete --empty' on a versioned bucket",
+    });
+    expect(judgeVersioning({ state: 'observed', value: { status: 'never enabled' } }, { state: 'observed', value: { enabled: false, versions: 0, clientEmptied: false, detail: 'PUT ?versioning: 501 NotImplemented' } })[1]).toMatchObject({ verdict: 'info' });
   });
 
   it('tagging lost by a rewrite warns', () => {
