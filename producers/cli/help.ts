@@ -88,6 +88,9 @@ Schedules (kept in Redis; fire while a worker runs):
 Bulk runs (resumable; progress, counters and a CSV report per run):
   migrate-metadata --bucket B [--prefix P] --acl ACL [--set k=v] ...   change the metadata of
                           every object under a prefix (try --dry-run first)
+  tag-run --bucket B (--prefix P | --manifest M) --tag k=v ...   tag every object (no copy)
+  acl-run --bucket B (--prefix P | --manifest M) --acl ACL        put an ACL on every object
+                          (all three: --manifest FILE|s3://B/K reads a CSV or an Inventory manifest)
   runs                    the runs, with state and counters
   run show|report|delete <runId>   one run in detail, its report brought up to date, or removed
 

@@ -7,13 +7,14 @@ import { resolveProfile, type S3JobsConfig } from '../../shared/config/config.js
 import { ValidationError } from '../../shared/errors.js';
 import { RunStore } from '../../shared/runs/index.js';
 import { MAX_BATCH_OBJECTS } from '../../shared/jobs/index.js';
-import { S3Bucket } from '../../shared/s3/index.js';
+import { S3Bucket, type CannedAcl } from '../../shared/s3/index.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
 import { S3UnavailableError } from '../migrate/listing-retry.js';
 import { parseDuration } from '../schedule/duration.js';
 import { ManifestSource, parseManifestLocation, type ManifestLocation } from '../migrate/manifest-source.js';
-import { DEFAULT_WINDOW, MIGRATION_KIND, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec } from '../migrate/migration.js';
+import { parseTagFlags } from './tag.js';
+import { DEFAULT_WINDOW, MIGRATION_KIND, operationJobFor, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec, type RunOperation } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
 import {
   booleanFlag,
@@ -65,12 +66,22 @@ const OPTIONS = {
   report: { type: 'string' },
   'no-wait': { type: 'boolean' },
   manifest: { type: 'string' },
+  tag: { type: 'string', multiple: true },
+  merge: { type: 'boolean' },
   'require-guard': { type: 'boolean' },
   's3-retry-budget': { type: 'string' },
 } as const;
 
+/** What a run command does to each object: rewrite its metadata (migrate-metadata), set its tags (tag-run), put an ACL (acl-run). */
+export type RunOp = 'metadata' | 'tagging' | 'acl';
+
+const COMMAND_OF: Record<RunOp, string> = { metadata: 'migrate-metadata', tagging: 'tag-run', acl: 'acl-run' };
+
+/** Flags of migrate-metadata that do not apply to the other run commands. */
+const METADATA_ONLY = ['set', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard'] as const;
+
 /** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
-const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard', 'manifest'] as const;
+const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard', 'manifest', 'tag', 'merge'] as const;
 
 /** Which flag sets each field of the job, for validation messages. */
 const FLAGS: Record<string, string> = {
@@ -143,7 +154,54 @@ export function parseFailThreshold(raw: string | undefined, afterRaw: string | u
 }
 
 /** Pure: the spec flags into a migration spec, validated with the job schema (errors name the flag). */
-function specFrom(values: ParsedValues): MigrationSpec {
+/** `--manifest` into the spec (with --prefix or a filter refused beside it). */
+function applyManifest(values: ParsedValues, spec: MigrationSpec): void {
+  const manifest = stringFlag(values, 'manifest');
+  if (manifest === undefined) return;
+  if (spec.prefix !== undefined) throw new UsageError('--prefix', 'does not apply with --manifest: the manifest names the objects');
+  if (spec.filter !== undefined) throw new UsageError('--filter', 'does not apply with --manifest: the manifest names the objects (--filter, --min-size, --max-size)');
+  let location: ManifestLocation;
+  try {
+    location = parseManifestLocation(manifest, '--manifest');
+  } catch (err) {
+    if (err instanceof ValidationError) throw new UsageError('--manifest', err.message.slice(err.field.length + 2));
+    throw err;
+  }
+  // A file by its absolute path: a resume from another directory names the same manifest.
+  spec.manifest = location.kind === 'file' ? location.path : manifest;
+}
+
+/** Pure: the flags of tag-run / acl-run into a run spec (errors name the flag). */
+function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl'): MigrationSpec {
+  const command = COMMAND_OF[op];
+  for (const flag of [...METADATA_ONLY, ...(op === 'acl' ? (['tag', 'merge', 'remove'] as const) : (['acl'] as const))]) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag}`, `does not apply to ${command}`);
+  }
+  const bucket = stringFlag(values, 'bucket');
+  if (bucket === undefined) throw new UsageError('--bucket', `is required: the bucket whose objects ${op === 'acl' ? 'get the ACL' : 'are tagged'} (or give --resume ID to continue a run)`);
+  let operation: RunOperation;
+  if (op === 'acl') {
+    const acl = stringFlag(values, 'acl');
+    if (acl === undefined) throw new UsageError('--acl', `is required: the canned ACL each object gets; allowed: ${CANNED_ACLS.object.join(', ')}`);
+    operation = { kind: 'acl', acl: acl as CannedAcl };
+  } else {
+    const merge = booleanFlag(values, 'merge');
+    const remove = listFlag(values, 'remove');
+    if (remove.length > 0 && !merge) throw new UsageError('--remove', 'applies with --merge (without it, the --tag pairs are the whole new tag set)');
+    const tags = parseTagFlags(listFlag(values, 'tag'));
+    if (Object.keys(tags).length === 0 && remove.length === 0) throw new UsageError('--tag', 'give at least one --tag KEY=VALUE (or --merge --remove KEY)');
+    operation = { kind: 'tagging', tags, ...(merge ? { mode: 'merge' as const } : {}), ...(remove.length > 0 ? { remove } : {}) };
+  }
+  const spec: MigrationSpec = { profile: stringFlag(values, 'profile') ?? 'default', bucket, operation };
+  const prefix = stringFlag(values, 'prefix');
+  if (prefix !== undefined && prefix !== '') spec.prefix = prefix;
+  applyManifest(values, spec);
+  validatePayload(operationJobFor(spec, operation, `${prefix ?? ''}probe`, undefined, undefined, undefined), { ...FLAGS, acl: '--acl', tags: '--tag', remove: '--remove' });
+  return spec;
+}
+
+function specFrom(values: ParsedValues, op: RunOp = 'metadata'): MigrationSpec {
+  if (op !== 'metadata') return operationSpecFrom(values, op);
   const bucket = stringFlag(values, 'bucket');
   if (bucket === undefined) throw new UsageError('--bucket', 'is required: the bucket whose objects are migrated (or give --resume ID to continue a run)');
   const acl = stringFlag(values, 'acl');
@@ -194,28 +252,16 @@ function specFrom(values: ParsedValues): MigrationSpec {
   if (Object.keys(filter).length > 0) spec.filter = filter;
   // Only when given: a spec without it keeps the run id it had before the flag existed.
   if (booleanFlag(values, 'require-guard')) spec.requireGuard = true;
-  const manifest = stringFlag(values, 'manifest');
-  if (manifest !== undefined) {
-    if (spec.prefix !== undefined) throw new UsageError('--prefix', 'does not apply with --manifest: the manifest names the objects');
-    if (spec.filter !== undefined) throw new UsageError('--filter', 'does not apply with --manifest: the manifest names the objects (--filter, --min-size, --max-size)');
-    let location: ManifestLocation;
-    try {
-      location = parseManifestLocation(manifest, '--manifest');
-    } catch (err) {
-      if (err instanceof ValidationError) throw new UsageError('--manifest', err.message.slice(err.field.length + 2));
-      throw err;
-    }
-    // A file by its absolute path: a resume from another directory names the same manifest.
-    spec.manifest = location.kind === 'file' ? location.path : manifest;
-  }
+  applyManifest(values, spec);
   // Every job of the run is this probe with another key: check it the way the workers will.
   validatePayload(rewriteJobFor(spec, { key: `${prefix ?? ''}probe` }, undefined, undefined), FLAGS);
   return spec;
 }
 
 /** Pure: the command line into what to run; UsageError naming the flag otherwise. */
-export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: MigrateRequest }> {
-  const { values } = parseCommandLine('migrate-metadata', argv, OPTIONS, { names: [] });
+export function parseMigrateArgs(argv: readonly string[], op: RunOp = 'metadata'): Parsed<{ request: MigrateRequest }> {
+  const { values } = parseCommandLine(COMMAND_OF[op], argv, OPTIONS, { names: [] });
+  if (op === 'metadata') for (const flag of ['tag', 'merge'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag}`, 'does not apply to migrate-metadata (see s3jobs tag-run)');
   if (values.help === true) return { help: true };
   const globals: GlobalOptions = {
     overrides: { redisUrl: stringFlag(values, 'redis-url'), queue: stringFlag(values, 'queue'), prefix: stringFlag(values, 'queue-prefix') },
@@ -237,7 +283,7 @@ export function parseMigrateArgs(argv: readonly string[]): Parsed<{ request: Mig
   const dryRun = booleanFlag(values, 'dry-run');
   if (dryRun && resume) throw new UsageError('--dry-run', 'does not apply to --resume (a dry run lists what a new run would do; see a run with: s3jobs run show ID)');
   const specGiven = SPEC_FLAGS.some((f) => values[f] !== undefined);
-  const spec = resume && !specGiven ? undefined : specFrom(values);
+  const spec = resume && !specGiven ? undefined : specFrom(values, op);
   const wait = !booleanFlag(values, 'no-wait');
   return {
     help: false,
@@ -321,6 +367,9 @@ export function migrationExitCode(result: MigrationResult): number {
 }
 
 function describeChanges(spec: MigrationSpec): string {
+  const op = spec.operation;
+  if (op?.kind === 'acl') return `ACL ${op.acl}`;
+  if (op?.kind === 'tagging') return `${op.mode === 'merge' ? 'merge' : 'replace'} tags ${Object.entries(op.tags).map(([k, v]) => `${k}=${v}`).join(', ')}${op.remove === undefined ? '' : `; remove ${op.remove.join(', ')}`}`;
   const parts: string[] = [];
   for (const [k, v] of Object.entries(spec.set ?? {})) parts.push(`set ${k}=${v}`);
   for (const k of spec.remove ?? []) parts.push(`remove ${k}`);
@@ -555,3 +604,61 @@ export const migrateMetadataCommand: CliCommand = {
     return run(parsed.request, io as MigrateIo);
   },
 };
+
+function runCommandFor(op: 'tagging' | 'acl', help: string, summary: string): CliCommand {
+  return {
+    name: COMMAND_OF[op],
+    summary,
+    help,
+    async run(argv, io) {
+      const parsed = parseMigrateArgs(argv, op);
+      if (parsed.help) {
+        io.stdout(help);
+        return ExitCode.Ok;
+      }
+      return run(parsed.request, io as MigrateIo);
+    },
+  };
+}
+
+const RUN_FLAGS_NOTE = `The run flags are migrate-metadata's: --run-id, --resume ID, --dry-run, --window N, --rate N,
+--fail-threshold R|off, --fail-after N, --report FILE, --no-wait, --queue-prefix P (see
+s3jobs migrate-metadata --help). A run is listed by s3jobs runs and shown by s3jobs run show ID.`;
+
+const TAG_RUN_HELP = commandHelp({
+  usage: 's3jobs tag-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --tag KEY=VALUE ... [--merge [--remove KEY ...]] [run flags]',
+  summary: `Sets the tags of every object under a prefix or named in a manifest — a resumable bulk run with
+one tagging job per object (no copy: ETags, metadata and ACLs stay). The --tag pairs replace each
+object's tags, or with --merge are set over them (--remove takes keys out; an object that would end
+with more than 10 tags is dead-lettered). A manifest row's version id tags that version.
+
+${RUN_FLAGS_NOTE}`,
+  examples: [
+    's3jobs tag-run --bucket media --prefix site/ --tag team=web --tag stage=live',
+    's3jobs tag-run --bucket media --manifest s3://inventory/media/2024-05-01T00-00Z/manifest.json --merge --tag reviewed=yes',
+  ],
+  flags: `Tag-run flags:
+  --bucket NAME             required; manifest rows naming another bucket are reported failed
+  --prefix P | --manifest M the objects: a listing, or a manifest (see migrate-metadata --help)
+  --tag KEY=VALUE           one tag (repeat, at most 10)
+  --merge                   keep each object's other tags
+  --remove KEY              with --merge: take this tag off (repeat)
+  --profile NAME            connection profile (default "default")`,
+});
+
+const ACL_RUN_HELP = commandHelp({
+  usage: 's3jobs acl-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --acl ACL [run flags]',
+  summary: `Puts a canned ACL on every object under a prefix or named in a manifest — a resumable bulk run
+with one acl job per object (no copy). A manifest row's version id targets that version.
+
+${RUN_FLAGS_NOTE}`,
+  examples: ['s3jobs acl-run --bucket media --prefix public/ --acl public-read', 's3jobs acl-run --bucket media --manifest ./private.csv --acl private'],
+  flags: `Acl-run flags:
+  --bucket NAME             required; manifest rows naming another bucket are reported failed
+  --prefix P | --manifest M the objects: a listing, or a manifest (see migrate-metadata --help)
+  --acl ACL                 ${wrapList([...CANNED_ACLS.object], 28)}
+  --profile NAME            connection profile (default "default")`,
+});
+
+export const tagRunCommand: CliCommand = runCommandFor('tagging', TAG_RUN_HELP, 'set the tags of every object under a prefix or in a manifest (a resumable bulk run)');
+export const aclRunCommand: CliCommand = runCommandFor('acl', ACL_RUN_HELP, 'put a canned ACL on every object under a prefix or in a manifest (a resumable bulk run)');

@@ -22,11 +22,11 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
-import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type MetadataRewriteBatchJob, type MetadataRewriteJob } from '../../shared/jobs/index.js';
+import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import { isTransientS3Failure } from '../../shared/s3/retry-rules.js';
 import { assertKey } from '../../shared/s3/validation.js';
-import type { CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
+import type { CannedAcl, CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
 import { REPORT_HEADER, RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
 import { keyFilter, type KeyFilterOptions } from './key-filter.js';
@@ -49,12 +49,27 @@ export interface MigrationSpec {
   mimetypeFromExtension?: boolean | undefined;
   /** System headers to set (cache-control, content-disposition, …). */
   headers?: Record<string, string> | undefined;
-  acl: CopyAcl;
+  /** The ACL each rewrite writes (required for metadata rewrites; unused by tagging and acl runs). */
+  acl?: CopyAcl | undefined;
   filter?: KeyFilterOptions | undefined;
   /** Refuse every rewrite where the store is not known to honour the ETag guard (`--require-guard`). */
   requireGuard?: boolean | undefined;
   /** Objects from this manifest (`s3://bucket/key` or an absolute path) instead of a listing: see manifest-source.ts. */
   manifest?: string | undefined;
+  /**
+   * Another operation than a metadata rewrite, one job per object: set tags (`tagging`) or put a
+   * canned ACL (`acl`). A manifest row's version id targets that version.
+   */
+  operation?: RunOperation | undefined;
+}
+
+export type RunOperation = { kind: 'tagging'; mode?: 'replace' | 'merge' | undefined; tags: Record<string, string>; remove?: string[] | undefined } | { kind: 'acl'; acl: CannedAcl };
+
+/** The job of a tagging or acl run for one object (maybe one version of it). Pure. */
+export function operationJobFor(spec: MigrationSpec, operation: RunOperation, key: string, versionId: string | undefined, runId: string | undefined, slot: number | undefined): TaggingJob | AclJob {
+  const common = { profile: spec.profile, bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }), ...(runId === undefined ? {} : { runId }), ...(slot === undefined ? {} : { runSlot: slot }) };
+  if (operation.kind === 'acl') return { kind: 'acl', ...common, acl: operation.acl };
+  return { kind: 'tagging', ...common, tags: operation.tags, ...(operation.mode === undefined ? {} : { mode: operation.mode }), ...(operation.remove === undefined ? {} : { remove: operation.remove }) };
 }
 
 /** Where the run is, for progress displays. */
@@ -192,7 +207,8 @@ export function defaultRunId(spec: MigrationSpec): string {
 
 /** Builds the batch job for objects of one listed page (see `MigrationOptions.batchSize`). */
 export function rewriteBatchFor(spec: MigrationSpec, objects: { key: string; slot: number }[], runId: string): MetadataRewriteBatchJob {
-  const job: MetadataRewriteBatchJob = { kind: 'metadata-rewrite-batch', profile: spec.profile, runId, bucket: spec.bucket, objects, acl: spec.acl };
+  // assertOptions made sure a rewrite run has its ACL.
+  const job: MetadataRewriteBatchJob = { kind: 'metadata-rewrite-batch', profile: spec.profile, runId, bucket: spec.bucket, objects, acl: spec.acl as CopyAcl };
   if (spec.set !== undefined) job.set = spec.set;
   if (spec.remove !== undefined) job.remove = spec.remove;
   if (spec.headers !== undefined) job.headers = spec.headers;
@@ -255,16 +271,16 @@ export function itemOf(index: number, object: ListedObject & { versionId?: strin
  * Why an item gets no job, or undefined: a bad manifest row, or a row naming a version (a metadata
  * rewrite is a copy onto the object, which makes a new current version: it cannot change an older one).
  */
-export function problemOf(item: PendingPage['items'][number]): string | undefined {
+export function problemOf(item: PendingPage['items'][number], versionsAllowed = false): string | undefined {
   const extra = item[2];
   if (extra?.problem !== undefined) return extra.problem;
-  if (extra?.versionId !== undefined) return `names version ${extra.versionId}: a metadata rewrite changes the current version only (a copy onto the object); leave the version id out, or use a tagging or acl run`;
+  if (extra?.versionId !== undefined && !versionsAllowed) return `names version ${extra.versionId}: a metadata rewrite changes the current version only (a copy onto the object); leave the version id out, or use a tagging or acl run`;
   return undefined;
 }
 
 /** Builds the rewrite job for one listed object. */
 export function rewriteJobFor(spec: MigrationSpec, object: Pick<ListedObject, 'key'>, runId: string | undefined, slot: number | undefined): MetadataRewriteJob {
-  const job: MetadataRewriteJob = { kind: 'metadata-rewrite', profile: spec.profile, bucket: spec.bucket, key: object.key, acl: spec.acl };
+  const job: MetadataRewriteJob = { kind: 'metadata-rewrite', profile: spec.profile, bucket: spec.bucket, key: object.key, acl: spec.acl as CopyAcl };
   if (spec.set !== undefined) job.set = spec.set;
   if (spec.remove !== undefined) job.remove = spec.remove;
   if (spec.headers !== undefined) job.headers = spec.headers;
@@ -354,8 +370,13 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 function assertOptions(spec: MigrationSpec, options: MigrationOptions): void {
-  if (spec.set === undefined && spec.remove === undefined && spec.headers === undefined && spec.mimetypeFromExtension !== true)
+  if (spec.operation !== undefined) {
+    if (spec.set !== undefined || spec.remove !== undefined || spec.headers !== undefined || spec.mimetypeFromExtension === true || spec.acl !== undefined)
+      throw new ValidationError('spec', `a ${spec.operation.kind} run changes no metadata: give no set, remove, headers, mimetypeFromExtension or acl`);
+    if ((options.batchSize ?? 1) > 1) throw new ValidationError('batchSize', `a ${spec.operation.kind} run enqueues one job per object (batches are for metadata rewrites)`);
+  } else if (spec.set === undefined && spec.remove === undefined && spec.headers === undefined && spec.mimetypeFromExtension !== true)
     throw new ValidationError('spec', 'nothing to change: give set, remove, headers or mimetypeFromExtension');
+  else if (spec.acl === undefined) throw new ValidationError('acl', 'is required: each rewrite is a copy onto the object, which resets its ACL');
   if (options.window !== undefined && (!Number.isInteger(options.window) || options.window < 1)) throw new ValidationError('window', 'must be a positive integer (objects waiting at most)');
   if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1 || options.batchSize > MAX_BATCH_OBJECTS))
     throw new ValidationError('batchSize', `must be an integer from 1 to ${MAX_BATCH_OBJECTS} (objects per job); got ${String(options.batchSize)}`);
@@ -416,7 +437,8 @@ async function dryRun(deps: MigrationDeps, spec: MigrationSpec, options: Migrati
 export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, options: MigrationOptions = {}): Promise<MigrationResult> {
   assertOptions(spec, options);
   // Validate the job shape once, before touching the listing: a bad spec fails at once.
-  validateJob(rewriteJobFor(spec, { key: 'probe' }, undefined, undefined));
+  if (spec.operation !== undefined) validateJob(operationJobFor(spec, spec.operation, 'probe', undefined, undefined, undefined));
+  else validateJob(rewriteJobFor(spec, { key: 'probe' }, undefined, undefined));
   if ((options.batchSize ?? 1) > 1) validateJob(rewriteBatchFor(spec, [{ key: 'probe', slot: 0 }], 'probe'));
   if (options.dryRun === true) return dryRun(deps, spec, options);
 
@@ -630,8 +652,18 @@ class MigrationDriver {
    * `metadata-rewrite` per object, or `metadata-rewrite-batch`es when the page was saved with a
    * batch size (a replay cuts the page as it was cut then).
    */
-  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob; opts: JobsOptions }; slots: number[]; key: string }[] {
-    const page = { ...saved, items: saved.items.filter((item) => problemOf(item) === undefined) };
+  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob | TaggingJob | AclJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+    const operation = this.#spec.operation;
+    const page = { ...saved, items: saved.items.filter((item) => problemOf(item, operation !== undefined) === undefined) };
+    if (operation !== undefined) {
+      // Tagging and acl runs: one job per object, of that version when the manifest names one.
+      return page.items.map(([index, key, extra]) => {
+        const slot = RunStore.slot(page.page, index);
+        const jobId = runJobId(this.#runId, slot);
+        const data = operationJobFor(this.#spec, operation, key, extra?.versionId, this.#runId, slot);
+        return { job: { name: data.kind, data, opts: { ...this.#jobOptions, jobId } }, slots: [slot], key: this.#deps.queue.toKey(jobId) };
+      });
+    }
     const batchSize = page.batchSize ?? 1;
     if (batchSize > 1) {
       return batchesOf(page, batchSize).map((objects) => {
@@ -666,7 +698,7 @@ class MigrationDriver {
   async #enqueue(page: PendingPage, replay: boolean): Promise<void> {
     // A manifest's bad rows get no job: each is reported failed, once (the bitmap), replay or not.
     const failed = page.items.flatMap((item) => {
-      const problem = problemOf(item);
+      const problem = problemOf(item, this.#spec.operation !== undefined);
       return problem === undefined ? [] : [{ slot: RunStore.slot(page.page, item[0]), outcome: { status: 'failed' as const, bucket: this.#spec.bucket, key: item[1], errorCode: 'InvalidManifestRow', message: problem, attempts: 0 } }];
     });
     if (failed.length > 0) await this.#deps.store.recordOutcomes(this.#runId, failed);

@@ -68,3 +68,19 @@ describe('tagging and acl payloads', () => {
     expect(() => validateJob({ kind: 'acl', profile: 'p', bucket: 'photos', key: 'a.jpg', acl: 'public-read', secretKey: 'x' })).toThrow(expect.objectContaining({ field: 'secretKey' }));
   });
 });
+
+describe('s3jobs tag-run / acl-run', () => {
+  it('build a run spec with the operation; metadata flags do not apply', async () => {
+    const { parseMigrateArgs } = await import('../../../producers/cli/migrate.js');
+    const tag = parseMigrateArgs(['--bucket', 'media', '--manifest', 's3://inv/m/manifest.json', '--tag', 'a=1', '--merge', '--remove', 'b'], 'tagging');
+    if (tag.help) throw new Error('help');
+    expect(tag.request.spec).toEqual({ profile: 'default', bucket: 'media', manifest: 's3://inv/m/manifest.json', operation: { kind: 'tagging', tags: { a: '1' }, mode: 'merge', remove: ['b'] } });
+    const acl = parseMigrateArgs(['--bucket', 'media', '--prefix', 'p/', '--acl', 'public-read'], 'acl');
+    if (acl.help) throw new Error('help');
+    expect(acl.request.spec).toEqual({ profile: 'default', bucket: 'media', prefix: 'p/', operation: { kind: 'acl', acl: 'public-read' } });
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'replicate-source'], 'acl'), '--acl', /canned ACL/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--tag', 'a=1', '--set', 'x=y'], 'tagging'), '--set', /does not apply to tag-run/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--tag', 'a=1', '--tag', 'a=2'], 'tagging'), '--tag', /given twice/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--set', 'x=y', '--tag', 'a=1']), '--tag', /does not apply to migrate-metadata/);
+  });
+});
