@@ -29,15 +29,33 @@ export interface UploadedPart {
   size: number;
 }
 
+/**
+ * Bytes to send: one buffer, or the chunks a GET delivered, in order — kept as they came, so a
+ * part is never copied into one buffer of its own (that copy cost as much CPU as an MD5).
+ */
+export type Body = Uint8Array | readonly Uint8Array[];
+
+function chunksOf(data: Body): readonly Uint8Array[] {
+  return data instanceof Uint8Array ? [data] : data;
+}
+
+export function lengthOf(data: Body): number {
+  let n = 0;
+  for (const c of chunksOf(data)) n += c.byteLength;
+  return n;
+}
+
 /** MD5 of bytes: hex (for ETag comparisons) and base64 (the Content-MD5 header). */
-export function md5Of(data: Uint8Array): { hex: string; base64: string } {
-  const digest = createHash('md5').update(data).digest();
+export function md5Of(data: Body): { hex: string; base64: string } {
+  const hash = createHash('md5');
+  for (const c of chunksOf(data)) hash.update(c);
+  const digest = hash.digest();
   return { hex: digest.toString('hex'), base64: digest.toString('base64') };
 }
 
-/** The body as a one-chunk stream: sent UNSIGNED-PAYLOAD, sparing a SHA-256 of every part (Content-MD5 guards it). */
-function streamBody(data: Uint8Array): Readable {
-  return Readable.from([data], { objectMode: false });
+/** The body as a stream: sent UNSIGNED-PAYLOAD, sparing a SHA-256 of every part (Content-MD5 guards it). */
+function streamBody(data: Body): Readable {
+  return Readable.from(chunksOf(data), { objectMode: false });
 }
 
 /**
@@ -69,9 +87,9 @@ function checkEtag(answered: string | undefined, md5Hex: string, what: string): 
 }
 
 /** PUT of an object held in memory, with Content-MD5. */
-export async function putVerified(bucket: S3Bucket, key: string, data: Uint8Array, headers: Record<string, string>, options: CallOptions): Promise<{ etag: string; versionId: string | undefined; md5: string }> {
+export async function putVerified(bucket: S3Bucket, key: string, data: Body, headers: Record<string, string>, options: CallOptions): Promise<{ etag: string; versionId: string | undefined; md5: string }> {
   const md5 = md5Of(data);
-  const res = await refusedDigest(bucket.send({ method: 'PUT', key, headers: { ...headers, 'content-md5': md5.base64, 'content-length': String(data.byteLength) }, body: streamBody(data) }, options), `PUT ${key}`);
+  const res = await refusedDigest(bucket.send({ method: 'PUT', key, headers: { ...headers, 'content-md5': md5.base64, 'content-length': String(lengthOf(data)) }, body: streamBody(data) }, options), `PUT ${key}`);
   await res.body.dump();
   return { etag: checkEtag(res.headers.etag, md5.hex, `PUT ${key}`), versionId: res.headers['x-amz-version-id'], md5: md5.hex };
 }
@@ -82,10 +100,10 @@ export async function createMultipartUpload(bucket: S3Bucket, key: string, heade
 }
 
 /** UploadPart with Content-MD5; returns the part's ETag (checked against the MD5 when comparable). */
-export async function uploadPart(bucket: S3Bucket, key: string, uploadId: string, partNumber: number, data: Uint8Array, md5: { hex: string; base64: string }, options: CallOptions): Promise<string> {
+export async function uploadPart(bucket: S3Bucket, key: string, uploadId: string, partNumber: number, data: Body, md5: { hex: string; base64: string }, options: CallOptions): Promise<string> {
   const res = await refusedDigest(
     bucket.send(
-      { method: 'PUT', key, query: { partNumber: String(partNumber), uploadId }, headers: { 'content-md5': md5.base64, 'content-length': String(data.byteLength) }, body: streamBody(data) },
+      { method: 'PUT', key, query: { partNumber: String(partNumber), uploadId }, headers: { 'content-md5': md5.base64, 'content-length': String(lengthOf(data)) }, body: streamBody(data) },
       options,
     ),
     `part ${partNumber} of ${key}`,

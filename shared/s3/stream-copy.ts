@@ -66,7 +66,7 @@ export async function streamCopy(source: S3Bucket, sourceKey: string, destinatio
     const md5 = md5Of(data);
     if (check === 'md5' && md5.hex !== plainMd5(head.etag)) throw checksumMismatch(`${source.name}/${sourceKey}: read bytes with MD5 ${md5.hex}, but the source's ETag is ${bareEtag(head.etag)}; nothing was written`);
     const put = await putVerified(destination, key, data, headers, call);
-    options.onPartUploaded?.(1, data.byteLength);
+    options.onPartUploaded?.(1, head.size);
     return { etag: put.etag, versionId: put.versionId, size: head.size, multipart: false, verified: check, partsUploaded: 1, partsResumed: 0 };
   }
   return multipartStream(source, sourceKey, destination, key, headers, check, options);
@@ -133,7 +133,7 @@ async function multipartStream(
       } else {
         etag = await uploadPart(destination, key, uploadId!, part.partNumber, data, md5, partCall);
         uploaded++;
-        options.onPartUploaded?.(part.partNumber, data.byteLength);
+        options.onPartUploaded?.(part.partNumber, part.end - part.start + 1);
       }
       await hashInOrder(data);
       return etag;
@@ -175,7 +175,7 @@ async function runParts(
   concurrency: number,
   internal: AbortController,
   whole: Hash | undefined,
-  task: (part: StreamPart, hashInOrder: (data: Uint8Array) => Promise<void>) => Promise<string>,
+  task: (part: StreamPart, hashInOrder: (data: readonly Uint8Array[]) => Promise<void>) => Promise<string>,
 ): Promise<string[]> {
   const results = new Array<string>(parts.length);
   const hashed = parts.map(() => deferred());
@@ -188,7 +188,7 @@ async function runParts(
       try {
         results[index] = await task(part, async (data) => {
           if (index > 0) await hashed[index - 1]!.promise;
-          whole?.update(data);
+          if (whole !== undefined) for (const chunk of data) whole.update(chunk);
           hashed[index]!.resolve();
         });
         hashed[index]!.resolve(); // a part skipped without reading
@@ -217,10 +217,11 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
 }
 
 /**
- * GET of a byte range (or the whole object) into one buffer of exactly its length, pinned to the
- * HEAD's ETag. A short or long body is a BadResponse; a 412 means the source changed.
+ * GET of a byte range (or the whole object), pinned to the HEAD's ETag: its chunks as they came
+ * (exactly the range's length in all). A short or long body is a BadResponse; a 412 means the
+ * source changed.
  */
-async function readRange(source: S3Bucket, key: string, head: ObjectInfo, versionId: string | undefined, part: StreamPart | undefined, options: CallOptions): Promise<Buffer> {
+async function readRange(source: S3Bucket, key: string, head: ObjectInfo, versionId: string | undefined, part: StreamPart | undefined, options: CallOptions): Promise<Buffer[]> {
   const length = part === undefined ? head.size : part.end - part.start + 1;
   const headers: Record<string, string> = {};
   if (head.etag !== '') headers['if-match'] = head.etag;
@@ -233,13 +234,13 @@ async function readRange(source: S3Bucket, key: string, head: ObjectInfo, versio
       throw new S3JobsError('SourceChanged', `${source.name}/${key} changed during the copy (its ETag is no longer ${head.etag}); the next attempt copies it again from the start`, { retryable: true, cause: err });
     throw err;
   }
-  const buffer = Buffer.allocUnsafe(length);
+  const chunks: Buffer[] = [];
   let offset = 0;
   try {
     for await (const chunk of res.body) {
       const bytes = chunk as Buffer;
       if (offset + bytes.length > length) throw new S3JobsError(ErrorCodes.BadResponse, `GET ${key}: the body is longer than the ${length} bytes asked for`, { retryable: true });
-      bytes.copy(buffer, offset);
+      chunks.push(bytes);
       offset += bytes.length;
     }
   } catch (err) {
@@ -247,5 +248,5 @@ async function readRange(source: S3Bucket, key: string, head: ObjectInfo, versio
     throw res.bodyError(err);
   }
   if (offset !== length) throw new S3JobsError(ErrorCodes.BadResponse, `GET ${key}: got ${offset} of ${length} bytes`, { retryable: true });
-  return buffer;
+  return chunks;
 }
