@@ -14,6 +14,8 @@ import { S3UnavailableError } from '../migrate/listing-retry.js';
 import { parseDuration } from '../schedule/duration.js';
 import { ManifestSource, parseManifestLocation, type ManifestLocation } from '../migrate/manifest-source.js';
 import { parseTagFlags } from './tag.js';
+import { createReadStream, statSync } from 'node:fs';
+import { parseReportTo, summaryLine, writeBatchOpsReport } from '../migrate/batchops-report.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, operationJobFor, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec, type RunOperation } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
 import {
@@ -68,6 +70,7 @@ const OPTIONS = {
   manifest: { type: 'string' },
   tag: { type: 'string', multiple: true },
   merge: { type: 'boolean' },
+  'report-to': { type: 'string' },
   'require-guard': { type: 'boolean' },
   's3-retry-budget': { type: 'string' },
 } as const;
@@ -110,6 +113,8 @@ export interface MigrateRequest {
   ratePerSecond: number | undefined;
   failureThreshold: { after: number; ratio: number } | undefined;
   reportPath: string | undefined;
+  /** --report-to: where the Batch Operations form of the report is uploaded when the run ends. */
+  reportTo?: { bucket: string; prefix: string } | undefined;
   wait: boolean;
   /** --s3-retry-budget; undefined: the config's (S3JOBS_S3_RETRY_BUDGET_MS, default 5 min). */
   s3RetryBudgetMs: number | undefined;
@@ -258,6 +263,35 @@ function specFrom(values: ParsedValues, op: RunOp = 'metadata'): MigrationSpec {
   return spec;
 }
 
+/** `--report-to s3://bucket/prefix/`; UsageError otherwise. */
+function reportToFlag(raw: string | undefined): { bucket: string; prefix: string } | undefined {
+  if (raw === undefined) return undefined;
+  const target = parseReportTo(raw);
+  if (target === undefined) throw new UsageError('--report-to', `${JSON.stringify(raw)} is not s3://bucket/prefix/`);
+  return target;
+}
+
+/**
+ * The run's report in S3 Batch Operations' form, next to its own (`<report>.batchops.csv`), and
+ * with --report-to uploaded as `<prefix><runId>.csv` with a one-line `<prefix><runId>.summary.txt`.
+ * Returns the summary line.
+ */
+async function deliverBatchOpsReport(config: S3JobsConfig, spec: MigrationSpec, runId: string, reportPath: string, to: { bucket: string; prefix: string } | undefined): Promise<string> {
+  const local = `${reportPath}.batchops.csv`;
+  const totals = await writeBatchOpsReport(reportPath, local);
+  if (to === undefined) return summaryLine(runId, totals, local);
+  const where = `s3://${to.bucket}/${to.prefix}${runId}.csv`;
+  const line = summaryLine(runId, totals, where);
+  const bucket = listingBucket(config, { ...spec, bucket: to.bucket });
+  try {
+    await bucket.timeoutDisabled(() => bucket.put(`${to.prefix}${runId}.csv`, createReadStream(local), { contentLength: statSync(local).size, mimetype: 'text/csv' }));
+    await bucket.put(`${to.prefix}${runId}.summary.txt`, `${line}\n`, { mimetype: 'text/plain' });
+  } finally {
+    await bucket.close().catch(() => undefined);
+  }
+  return line;
+}
+
 /** Pure: the command line into what to run; UsageError naming the flag otherwise. */
 export function parseMigrateArgs(argv: readonly string[], op: RunOp = 'metadata'): Parsed<{ request: MigrateRequest }> {
   const { values } = parseCommandLine(COMMAND_OF[op], argv, OPTIONS, { names: [] });
@@ -298,6 +332,7 @@ export function parseMigrateArgs(argv: readonly string[], op: RunOp = 'metadata'
       ratePerSecond: positiveNumber(stringFlag(values, 'rate'), '--rate', 1_000_000),
       failureThreshold: parseFailThreshold(stringFlag(values, 'fail-threshold'), stringFlag(values, 'fail-after')),
       reportPath: stringFlag(values, 'report'),
+      reportTo: reportToFlag(stringFlag(values, 'report-to')),
       wait,
       s3RetryBudgetMs: parseRetryBudget(stringFlag(values, 's3-retry-budget')),
       globals,
@@ -466,6 +501,9 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
         if (!result.reportFound) io.stderr(`note: the run's report was not found here; rows drained earlier are in the report where the run started\n`);
         io.stdout(summaryTable(result.run, { elapsedMs: Date.now() - started, reportPath: result.reportPath, interrupted: result.interrupted }));
       }
+      const ended = result.dryRun === undefined && !result.interrupted && (result.run.state === 'completed' || result.run.state === 'stopped') && result.reportPath !== undefined;
+      if (ended) io.stderr(`${await deliverBatchOpsReport(config, spec, result.run.id, result.reportPath!, request.reportTo)}\n`);
+      else if (request.reportTo !== undefined && result.dryRun === undefined) io.stderr(`note: --report-to applies when the run ends; this one has not: give --report-to again when it is resumed\n`);
       if (result.interrupted) io.stderr(`The run is resumable: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(result.run.id)}\n`);
       else if (result.dryRun === undefined && result.run.state === 'draining')
         io.stderr(`Everything is enqueued; workers are finishing the run. Follow it with: s3jobs run show ${result.run.id}; collect its report with: s3jobs run report ${result.run.id}\n`);
@@ -576,6 +614,11 @@ The run:
                              its own)
   --no-wait                  return once everything is enqueued (collect the report later with
                              s3jobs run report ID)
+  --report-to s3://B/P/      when the run ends, upload its report in S3 Batch Operations' form
+                             (no header: Bucket, Key, VersionId, TaskStatus succeeded|failed,
+                             ErrorCode, HTTPStatusCode, ResultMessage) as P<run id>.csv, with a
+                             summary line in P<run id>.summary.txt (the same CSV is always written
+                             next to the report, as <report>.batchops.csv)
   --s3-retry-budget DURATION while S3 is unavailable (refused, reset, timeouts, 5xx, SlowDown) the
                              listing retries at the same position for this long (5m, 90s, 1h; 0:
                              not at all); then the command stops, resumable, with exit code 5

@@ -71,6 +71,30 @@ describe('manifest runs', () => {
     expect(metadata.filter((v) => v !== '2')).toEqual([]);
   });
 
+  it('--report-to uploads the report as S3 Batch Operations writes it, with a summary line, when the run ends', { timeout: 60_000 }, async () => {
+    const bucket = await freshBucket('mf-rep');
+    const reports = await freshBucket('mf-reports');
+    const all = keys(40);
+    await putObjects(bucket, all);
+    await bucket.delete(all[3]!);
+    const manifest = join(env.dir, 'rep.csv');
+    writeFileSync(manifest, [...all.map((k) => `${bucket.name},${encode(k)}`), 'just-one-column'].join('\n'));
+    await env.startWorker();
+    const result = await env.cli(['migrate-metadata', '--bucket', bucket.name, '--manifest', manifest, '--profile', PROFILE, '--acl', 'private', '--set', 'v=2', '--report', join(env.dir, 'rep-report.csv'), '--report-to', `s3://${reports.name}/runs/`, '--fail-threshold', 'off']);
+    expect(result.code).toBe(1);
+    const runId = (await env.store.list())[0]!.id;
+    const line = `Run ${runId}: 41 tasks, 39 succeeded, 2 failed; completion report s3://${reports.name}/runs/${runId}.csv`;
+    expect(result.stderr).toContain(line);
+    expect((await reports.getBuffer(`runs/${runId}.summary.txt`)).toString()).toBe(`${line}\n`);
+    const rows = (await reports.getBuffer(`runs/${runId}.csv`)).toString().trimEnd().split('\n');
+    expect(rows).toHaveLength(41);
+    expect(rows.filter((r) => r.startsWith(`${bucket.name},`) && /,,succeeded,,200,"Successful; ETag ""/.test(r))).toHaveLength(39);
+    expect(rows).toContainEqual(expect.stringMatching(new RegExp(`^${bucket.name},m/00003.txt,,failed,(NoSuchKey|NotFound),404,`)));
+    expect(rows).toContainEqual(expect.stringMatching(/,,failed,InvalidManifestRow,400,.*rep\.csv line 41: 1 column; a manifest row is/));
+    // Each task once.
+    expect(new Set(rows.map((r) => r.split(',')[1])).size).toBe(41);
+  });
+
   it('a producer killed mid-manifest resumes from its position: each object enqueued, processed and reported once', { timeout: 90_000 }, async () => {
     const bucket = await freshBucket('mf-kill');
     const all = keys(1_500);
