@@ -113,7 +113,9 @@ export function formatReport(report: DoctorReport): string {
   lines.push(`Store profile workers use here: ${profileLine(report.storeProfile)}`);
   const s = report.scratch;
   const bucketNote = s.bucket === undefined ? '' : `; scratch bucket ${s.bucket} ${s.bucketDeleted === true ? 'deleted' : 'NOT deleted: delete it by hand'}`;
-  if (s.error !== undefined) lines.push(`Scratch: cleaning ${s.prefix} failed (${s.error}); remove it by hand${bucketNote}`);
+  if (s.error !== undefined && s.removed === 0 && report.results.some((r) => r.id === 'sigv4' && r.store.startsWith('no answer')))
+    lines.push(`Scratch: the store did not answer, so nothing should be under ${s.prefix}; if it comes back and shows something there, remove it by hand`);
+  else if (s.error !== undefined) lines.push(`Scratch: cleaning ${s.prefix} failed (${s.error}); remove it by hand${bucketNote}`);
   else if (s.left > 0) lines.push(`Scratch: removed ${s.removed} objects under ${s.prefix}, but ${s.left} are left: remove them by hand${bucketNote}`);
   else lines.push(`Scratch: removed ${s.removed} objects under ${s.prefix}; nothing left${bucketNote}`);
   lines.push(report.saved.saved ? `Findings saved in Redis at ${report.saved.key}; workers read them at start and every 5 minutes.` : `Findings not saved: ${report.saved.reason}.`);

@@ -73,7 +73,9 @@ export function judgeSigning(obs: StoreObservations): ProbeResult[] {
   const rows: ProbeResult[] = [];
   const sig = obs.sigv4;
   const signs = 'signs every request with SigV4 headers';
-  if (sig.state !== 'observed') rows.push(unobserved('sigv4', 'SigV4 header auth', signs, sig));
+  // Nothing else runs without it: a store that did not answer must not read as "every guarantee holds".
+  if (sig.state === 'error') rows.push(fail('sigv4', 'SigV4 header auth', `no answer: ${sig.error}`, `${signs}; check the profile's endpoint and that the store runs`, 'signed requests (the store did not answer)'));
+  else if (sig.state !== 'observed') rows.push(unobserved('sigv4', 'SigV4 header auth', signs, sig));
   else if (sig.value.ok) rows.push({ id: 'sigv4', probe: 'SigV4 header auth', store: 'accepts a signed PUT and GET', s3jobs: signs, verdict: 'ok' });
   else {
     const denied = /AccessDenied/.test(sig.value.detail ?? '');

@@ -234,6 +234,14 @@ describe('verdicts', () => {
     expect(judgeVersioning({ state: 'observed', value: { status: 'never enabled' } }, { state: 'observed', value: { enabled: false, versions: 0, clientEmptied: false, detail: 'PUT ?versioning: 501 NotImplemented' } })[1]).toMatchObject({ verdict: 'info' });
   });
 
+  it('a store that does not answer fails, never reads as "every guarantee holds"', () => {
+    const obs = documentedStore();
+    obs.sigv4 = { state: 'error', error: 'S3JOBS_NETWORK: network error ECONNREFUSED' };
+    const results = judgeStore(obs, storeProfileFromObservations(obs));
+    expect(brokenGuarantees(results)).toEqual(['signed requests (the store did not answer)']);
+    expect(results.find((r) => r.id === 'sigv4')!.store).toBe('no answer: S3JOBS_NETWORK: network error ECONNREFUSED');
+  });
+
   it('tagging lost by a rewrite warns', () => {
     expect(judgeTagging({ state: 'observed', value: { roundTrip: true, keptByRewrite: false } }).verdict).toBe('warn');
   });
