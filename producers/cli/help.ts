@@ -90,7 +90,8 @@ Bulk runs (resumable; progress, counters and a CSV report per run):
                           every object under a prefix (try --dry-run first)
   tag-run --bucket B (--prefix P | --manifest M) --tag k=v ...   tag every object (no copy)
   acl-run --bucket B (--prefix P | --manifest M) --acl ACL        put an ACL on every object
-                          (all three: --manifest FILE|s3://B/K reads a CSV or an Inventory manifest)
+  copy-run --bucket B (--prefix P | --manifest M) --to D[/P] --acl ACL   copy every object
+                          (all four: --manifest FILE|s3://B/K reads a CSV or an Inventory manifest)
   runs                    the runs, with state and counters
   run show|report|delete <runId>   one run in detail, its report brought up to date, or removed
 

@@ -29,6 +29,7 @@ export const PRODUCER_COMMANDS: Readonly<Record<string, () => Promise<CliCommand
   'migrate-metadata': async () => (await import('./migrate.js')).migrateMetadataCommand,
   'tag-run': async () => (await import('./migrate.js')).tagRunCommand,
   'acl-run': async () => (await import('./migrate.js')).aclRunCommand,
+  'copy-run': async () => (await import('./migrate.js')).copyRunCommand,
   status: async () => (await import('./status.js')).statusCommand,
   queue: async () => (await import('./status.js')).queueCommand,
   runs: async () => (await import('./runs.js')).runsCommand,

@@ -7,7 +7,7 @@ import { resolveProfile, type S3JobsConfig } from '../../shared/config/config.js
 import { ValidationError } from '../../shared/errors.js';
 import { RunStore } from '../../shared/runs/index.js';
 import { MAX_BATCH_OBJECTS } from '../../shared/jobs/index.js';
-import { S3Bucket, type CannedAcl } from '../../shared/s3/index.js';
+import { S3Bucket, type CannedAcl, type CopyAcl, type StorageClass } from '../../shared/s3/index.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
 import { globToRegExp, type KeyFilterOptions } from '../migrate/key-filter.js';
 import { S3UnavailableError } from '../migrate/listing-retry.js';
@@ -71,14 +71,16 @@ const OPTIONS = {
   tag: { type: 'string', multiple: true },
   merge: { type: 'boolean' },
   'report-to': { type: 'string' },
+  to: { type: 'string' },
+  'storage-class': { type: 'string' },
   'require-guard': { type: 'boolean' },
   's3-retry-budget': { type: 'string' },
 } as const;
 
 /** What a run command does to each object: rewrite its metadata (migrate-metadata), set its tags (tag-run), put an ACL (acl-run). */
-export type RunOp = 'metadata' | 'tagging' | 'acl';
+export type RunOp = 'metadata' | 'tagging' | 'acl' | 'copy';
 
-const COMMAND_OF: Record<RunOp, string> = { metadata: 'migrate-metadata', tagging: 'tag-run', acl: 'acl-run' };
+const COMMAND_OF: Record<RunOp, string> = { metadata: 'migrate-metadata', tagging: 'tag-run', acl: 'acl-run', copy: 'copy-run' };
 
 /** Flags of migrate-metadata that do not apply to the other run commands. */
 const METADATA_ONLY = ['set', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard'] as const;
@@ -177,15 +179,24 @@ function applyManifest(values: ParsedValues, spec: MigrationSpec): void {
 }
 
 /** Pure: the flags of tag-run / acl-run into a run spec (errors name the flag). */
-function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl'): MigrationSpec {
+function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl' | 'copy'): MigrationSpec {
   const command = COMMAND_OF[op];
-  for (const flag of [...METADATA_ONLY, ...(op === 'acl' ? (['tag', 'merge', 'remove'] as const) : (['acl'] as const))]) {
+  const notHere = op === 'tagging' ? ['acl', 'to', 'storage-class'] : op === 'acl' ? ['tag', 'merge', 'remove', 'to', 'storage-class'] : ['tag', 'merge', 'remove'];
+  for (const flag of [...METADATA_ONLY, ...notHere]) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag}`, `does not apply to ${command}`);
   }
   const bucket = stringFlag(values, 'bucket');
   if (bucket === undefined) throw new UsageError('--bucket', `is required: the bucket whose objects ${op === 'acl' ? 'get the ACL' : 'are tagged'} (or give --resume ID to continue a run)`);
   let operation: RunOperation;
-  if (op === 'acl') {
+  if (op === 'copy') {
+    const to = stringFlag(values, 'to');
+    if (to === undefined) throw new UsageError('--to', 'is required: the destination, bucket/prefix (each key below the source prefix keeps its place below it)');
+    const slash = to.indexOf('/');
+    const acl = stringFlag(values, 'acl');
+    if (acl === undefined) throw new UsageError('--acl', `is required (S3 never copies ACLs); allowed: ${ACL_CHOICES} ("replicate-source" copies each object's own)`);
+    const storageClass = stringFlag(values, 'storage-class');
+    operation = { kind: 'copy', bucket: slash < 0 ? to : to.slice(0, slash), prefix: slash < 0 ? '' : to.slice(slash + 1), acl: acl as CopyAcl, ...(storageClass === undefined ? {} : { storageClass: storageClass as StorageClass }) };
+  } else if (op === 'acl') {
     const acl = stringFlag(values, 'acl');
     if (acl === undefined) throw new UsageError('--acl', `is required: the canned ACL each object gets; allowed: ${CANNED_ACLS.object.join(', ')}`);
     operation = { kind: 'acl', acl: acl as CannedAcl };
@@ -201,7 +212,7 @@ function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl'): Migrati
   const prefix = stringFlag(values, 'prefix');
   if (prefix !== undefined && prefix !== '') spec.prefix = prefix;
   applyManifest(values, spec);
-  validatePayload(operationJobFor(spec, operation, `${prefix ?? ''}probe`, undefined, undefined, undefined), { ...FLAGS, acl: '--acl', tags: '--tag', remove: '--remove' });
+  validatePayload(operationJobFor(spec, operation, `${prefix ?? ''}probe`, undefined, undefined, undefined), { ...FLAGS, acl: '--acl', tags: '--tag', remove: '--remove', destination: '--to', storageClass: '--storage-class', source: '--bucket' });
   return spec;
 }
 
@@ -404,6 +415,7 @@ export function migrationExitCode(result: MigrationResult): number {
 function describeChanges(spec: MigrationSpec): string {
   const op = spec.operation;
   if (op?.kind === 'acl') return `ACL ${op.acl}`;
+  if (op?.kind === 'copy') return `copy to s3://${op.bucket}/${op.prefix} (ACL ${op.acl}${op.storageClass === undefined ? '' : `, ${op.storageClass}`})`;
   if (op?.kind === 'tagging') return `${op.mode === 'merge' ? 'merge' : 'replace'} tags ${Object.entries(op.tags).map(([k, v]) => `${k}=${v}`).join(', ')}${op.remove === undefined ? '' : `; remove ${op.remove.join(', ')}`}`;
   const parts: string[] = [];
   for (const [k, v] of Object.entries(spec.set ?? {})) parts.push(`set ${k}=${v}`);
@@ -648,7 +660,7 @@ export const migrateMetadataCommand: CliCommand = {
   },
 };
 
-function runCommandFor(op: 'tagging' | 'acl', help: string, summary: string): CliCommand {
+function runCommandFor(op: 'tagging' | 'acl' | 'copy', help: string, summary: string): CliCommand {
   return {
     name: COMMAND_OF[op],
     summary,
@@ -705,3 +717,24 @@ ${RUN_FLAGS_NOTE}`,
 
 export const tagRunCommand: CliCommand = runCommandFor('tagging', TAG_RUN_HELP, 'set the tags of every object under a prefix or in a manifest (a resumable bulk run)');
 export const aclRunCommand: CliCommand = runCommandFor('acl', ACL_RUN_HELP, 'put a canned ACL on every object under a prefix or in a manifest (a resumable bulk run)');
+
+const COPY_RUN_HELP = commandHelp({
+  usage: 's3jobs copy-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --to DEST-BUCKET[/PREFIX] --acl ACL [--storage-class C] [run flags]',
+  summary: `Copies every object under a prefix or named in a manifest to another bucket/prefix, server-side —
+a resumable bulk run with one copy job per object (the copy job's own handling: metadata and system
+headers kept, multipart for objects above the multipart threshold, no job deadline for large
+transfers). The key below --prefix keeps its place below the destination prefix; a manifest row's
+key goes below it whole, and its version id copies that version.
+
+${RUN_FLAGS_NOTE}`,
+  examples: ['s3jobs copy-run --bucket media --prefix 2023/ --to archive/media-2023/ --acl private --storage-class STANDARD_IA', 's3jobs copy-run --bucket media --manifest s3://inventory/media/manifest.json --to media-backup --acl replicate-source'],
+  flags: `Copy-run flags:
+  --bucket NAME             the source bucket; manifest rows naming another are reported failed
+  --prefix P | --manifest M the objects: a listing, or a manifest (see migrate-metadata --help)
+  --to BUCKET[/PREFIX]      the destination
+  --acl ACL                 ${wrapList([...CANNED_ACLS.object, 'replicate-source'], 28)}
+  --storage-class C         the copies' storage class (default: the source's)
+  --profile NAME            connection profile (default "default")`,
+});
+
+export const copyRunCommand: CliCommand = runCommandFor('copy', COPY_RUN_HELP, 'copy every object under a prefix or in a manifest to another bucket/prefix (a resumable bulk run)');

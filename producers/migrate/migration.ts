@@ -22,11 +22,11 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
-import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
+import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type CopyJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import { isTransientS3Failure } from '../../shared/s3/retry-rules.js';
 import { assertKey } from '../../shared/s3/validation.js';
-import type { CannedAcl, CopyAcl, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
+import type { CannedAcl, CopyAcl, StorageClass, ListedObject, ListOptions, ListPage } from '../../shared/s3/index.js';
 import type { Metadata } from '../../shared/s3/metadata.js';
 import { REPORT_HEADER, RunStore, type PendingPage, type RunInfo } from '../../shared/runs/index.js';
 import { keyFilter, type KeyFilterOptions } from './key-filter.js';
@@ -63,11 +63,22 @@ export interface MigrationSpec {
   operation?: RunOperation | undefined;
 }
 
-export type RunOperation = { kind: 'tagging'; mode?: 'replace' | 'merge' | undefined; tags: Record<string, string>; remove?: string[] | undefined } | { kind: 'acl'; acl: CannedAcl };
+export type RunOperation =
+  | { kind: 'tagging'; mode?: 'replace' | 'merge' | undefined; tags: Record<string, string>; remove?: string[] | undefined }
+  | { kind: 'acl'; acl: CannedAcl }
+  /** A server-side copy of each object to `bucket`, its key below the run's prefix put below `prefix`. */
+  | { kind: 'copy'; bucket: string; prefix: string; acl: CopyAcl; storageClass?: StorageClass | undefined };
 
 /** The job of a tagging or acl run for one object (maybe one version of it). Pure. */
-export function operationJobFor(spec: MigrationSpec, operation: RunOperation, key: string, versionId: string | undefined, runId: string | undefined, slot: number | undefined): TaggingJob | AclJob {
-  const common = { profile: spec.profile, bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }), ...(runId === undefined ? {} : { runId }), ...(slot === undefined ? {} : { runSlot: slot }) };
+export function operationJobFor(spec: MigrationSpec, operation: RunOperation, key: string, versionId: string | undefined, runId: string | undefined, slot: number | undefined): TaggingJob | AclJob | CopyJob {
+  const run = { ...(runId === undefined ? {} : { runId }), ...(slot === undefined ? {} : { runSlot: slot }) };
+  if (operation.kind === 'copy') {
+    // The key below the run's prefix keeps its place below the destination prefix (a manifest run has no prefix).
+    const below = spec.prefix !== undefined && key.startsWith(spec.prefix) ? key.slice(spec.prefix.length) : key;
+    const source = { bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }) };
+    return { kind: 'copy', profile: spec.profile, source, destination: { bucket: operation.bucket, key: `${operation.prefix}${below}` }, acl: operation.acl, ...(operation.storageClass === undefined ? {} : { storageClass: operation.storageClass }), ...run };
+  }
+  const common = { profile: spec.profile, bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }), ...run };
   if (operation.kind === 'acl') return { kind: 'acl', ...common, acl: operation.acl };
   return { kind: 'tagging', ...common, tags: operation.tags, ...(operation.mode === undefined ? {} : { mode: operation.mode }), ...(operation.remove === undefined ? {} : { remove: operation.remove }) };
 }
@@ -652,7 +663,7 @@ class MigrationDriver {
    * `metadata-rewrite` per object, or `metadata-rewrite-batch`es when the page was saved with a
    * batch size (a replay cuts the page as it was cut then).
    */
-  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob | TaggingJob | AclJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob | TaggingJob | AclJob | CopyJob; opts: JobsOptions }; slots: number[]; key: string }[] {
     const operation = this.#spec.operation;
     const page = { ...saved, items: saved.items.filter((item) => problemOf(item, operation !== undefined) === undefined) };
     if (operation !== undefined) {
