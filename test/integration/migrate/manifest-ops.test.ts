@@ -69,7 +69,7 @@ describe('tagging and acl runs over a manifest', () => {
     const manifest = join(env.dir, 'ver.csv');
     writeFileSync(manifest, `${bucket.name},doc.txt,${v1}\n`);
     await env.startWorker();
-    const result = await env.cli(['tag-run', '--bucket', bucket.name, '--manifest', manifest, '--profile', PROFILE, '--merge', '--tag', 'stage=old']);
+    const result = await env.cli(['tag-run', '--bucket', bucket.name, '--manifest', manifest, '--profile', PROFILE, '--merge', '--tag', 'stage=old', '--report', join(env.dir, 'ver.report.csv')]);
     expect(result.code, result.stderr).toBe(0);
     expect(await bucket.getTagging('doc.txt', { versionId: v1 })).toEqual({ keep: 'me', stage: 'old' });
     expect(await bucket.getTagging('doc.txt', { versionId: v2 })).toEqual({});
