@@ -27,7 +27,10 @@ export class JobDeadlineExceeded extends S3JobsError {
   override name = 'JobDeadlineExceeded';
   readonly timeoutMs: number;
   constructor(timeoutMs: number, cause?: unknown) {
-    super(ErrorCodes.Timeout, `job deadline of ${timeoutMs} ms exceeded`, { retryable: true, cause });
+    // Which S3 request was waiting when the deadline passed, so a hung store is named as such.
+    const inFlight = (cause as { endpoint?: unknown; request?: unknown } | undefined) ?? {};
+    const where = typeof inFlight.endpoint === 'string' && typeof inFlight.request === 'string' ? ` (waiting for S3 ${inFlight.endpoint}: ${inFlight.request})` : '';
+    super(ErrorCodes.Timeout, `job deadline of ${timeoutMs} ms exceeded${where}`, { retryable: true, cause });
     this.timeoutMs = timeoutMs;
   }
 }

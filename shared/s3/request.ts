@@ -252,7 +252,13 @@ function abortError(req: FailedRequest, timeoutSignal: AbortSignal | undefined, 
 }
 
 /** Maps anything undici or a stream throws into an S3JobsError with a stable code. */
-export function transportError(err: unknown, req: FailedRequest, timeoutSignal: AbortSignal | undefined): S3JobsError {
+export function transportError(err: unknown, req: FailedRequest & { signal?: AbortSignal | undefined }, timeoutSignal: AbortSignal | undefined): S3JobsError {
+  if (err instanceof S3JobsError && !(err instanceof S3TransportError) && req.signal?.aborted === true && req.signal.reason === err) {
+    // The caller aborted with an s3jobs error of its own (a job deadline): keep it as the cause
+    // and say which request it stopped, so a hung store is named (S3JOBS_ABORTED, as any abort).
+    const { what, ...where } = describeRequest(req);
+    return new S3TransportError(ErrorCodes.Aborted, `${what} was aborted: ${err.message}`, where, { retryable: true, cause: err });
+  }
   if (err instanceof S3JobsError) return err;
   const e = err as { name?: string; code?: string; message?: string };
   if (e?.name === 'AbortError' || e?.code === 'ABORT_ERR' || err instanceof undiciErrors.RequestAbortedError || timeoutSignal?.aborted === true) return abortError(req, timeoutSignal, err);
