@@ -235,16 +235,6 @@ export const syncJobSchema = z
     path: ['destination', 'prefix'],
   });
 
-export type CopyJob = z.infer<typeof copyJobSchema>;
-export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
-export type BucketJob = z.infer<typeof bucketJobSchema>;
-export type SyncJob = z.infer<typeof syncJobSchema>;
-export type MetadataRewriteBatchJob = z.infer<typeof metadataRewriteBatchJobSchema>;
-export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
-export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
-
-export const SCHEMAS = {
-  copy: copyJobSchema,
 /** A version of an object (S3's version ids are opaque strings; "null" names the pre-versioning one). */
 const versionId = z.string().min(1).max(1024);
 const tagSet = z.record(z.string(), z.string()).superRefine(check<Record<string, string>>((v, f) => assertTags(v, f)));
@@ -281,15 +271,25 @@ export const aclJobSchema = z.strictObject({
   acl: z.enum(CANNED_ACLS.object, { error: `must be a canned ACL: ${CANNED_ACLS.object.join(', ')}` }),
 });
 
-  'metadata-rewrite': metadataRewriteJobSchema,
+export type CopyJob = z.infer<typeof copyJobSchema>;
 export type TaggingJob = z.infer<typeof taggingJobSchema>;
 export type AclJob = z.infer<typeof aclJobSchema>;
+export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
+export type BucketJob = z.infer<typeof bucketJobSchema>;
+export type SyncJob = z.infer<typeof syncJobSchema>;
+export type MetadataRewriteBatchJob = z.infer<typeof metadataRewriteBatchJobSchema>;
+export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
+export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
+
+export const SCHEMAS = {
+  copy: copyJobSchema,
+  'metadata-rewrite': metadataRewriteJobSchema,
   'metadata-rewrite-batch': metadataRewriteBatchJobSchema,
   bucket: bucketJobSchema,
   sync: syncJobSchema,
+  tagging: taggingJobSchema,
+  acl: aclJobSchema,
 } as const;
 
 // Re-exported so callers of the registry can reuse the same checks on single fields.
 export { assertCannedAcl, assertStorageClass };
-  tagging: taggingJobSchema,
-  acl: aclJobSchema,
