@@ -11,7 +11,7 @@
 #   test/stores/ceph-rgw.sh freeze|thaw|kill-rgw|start-rgw   outage drills on the gateway only
 #
 # Settings (environment): CEPH_RGW_DIR (/tmp/s3jobs-ceph), CEPH_RGW_PORT (7480), CEPH_MON_PORT (3300),
-# CEPH_RGW_ACCESS_KEY / CEPH_RGW_SECRET_KEY (s3jobs-ceph / s3jobs-ceph-secret), CEPH_MEMSTORE_MB (3072),
+# CEPH_RGW_ACCESS_KEY / CEPH_RGW_SECRET_KEY (s3jobs-ceph / s3jobs-ceph-secret), CEPH_MEMSTORE_MB (8192),
 # CEPH_WAIT_SECONDS (150). Exit codes: 0 done, 1 failed (the reason on stderr), 3 Ceph cannot be installed.
 set -euo pipefail
 
@@ -20,7 +20,7 @@ rgw_port="${CEPH_RGW_PORT:-7480}"
 mon_port="${CEPH_MON_PORT:-3300}"
 access_key="${CEPH_RGW_ACCESS_KEY:-s3jobs-ceph}"
 secret_key="${CEPH_RGW_SECRET_KEY:-s3jobs-ceph-secret}"
-memstore_mb="${CEPH_MEMSTORE_MB:-3072}"
+memstore_mb="${CEPH_MEMSTORE_MB:-8192}"
 wait_seconds="${CEPH_WAIT_SECONDS:-150}"
 conf="$dir/ceph.conf"
 endpoint="http://127.0.0.1:${rgw_port}"
@@ -135,6 +135,11 @@ rgw_thread_pool_size = 128
 # Without cephx the gateway's default (secure) monitor mode cannot connect.
 ms_mon_client_mode = crc
 rgw_dns_name = 127.0.0.1
+# Deleted objects' space comes back through RGW's garbage collector, by default two hours later: in a
+# test loop that deletes as much as it writes, the memstore OSD fills up first (then every write hangs).
+rgw_gc_obj_min_wait = 30
+rgw_gc_processor_period = 30
+rgw_gc_processor_max_time = 30
 CONF
 }
 
