@@ -6,8 +6,9 @@
  * start that fails), the reason is returned for the benchmark to say so loudly, never a silent pass.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { REPO_DIR } from './harness.js';
 import { processCpuMs, type Target } from './migration-tools.js';
 
@@ -33,10 +34,17 @@ export function cephWanted(): boolean {
 export function startCeph(log: (line: string) => void): CephOutcome {
   if (!cephWanted()) return { available: false, reason: 'skipped with S3JOBS_BENCH_CEPH=0' };
   log(`ceph: ${SCRIPT} start (idempotent; the store is left running afterwards)`);
-  const started = spawnSync(SCRIPT, ['start'], { encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'], timeout: 300_000 });
+  // stderr to a file, not a pipe: a daemon the script (re)starts must not hold our end open until the timeout.
+  const errFile = join(mkdtempSync(join(tmpdir(), 's3jobs-bench-ceph-')), 'start.stderr');
+  const errFd = openSync(errFile, 'w');
+  const started = spawnSync(SCRIPT, ['start'], { stdio: ['ignore', 'inherit', errFd], timeout: 300_000 });
+  closeSync(errFd);
+  const stderr = readFileSync(errFile, 'utf8');
+  rmSync(dirname(errFile), { recursive: true, force: true });
+  process.stderr.write(stderr);
   if (started.status !== 0) {
     const why = started.status === 3 ? 'Ceph RGW cannot be installed on this machine' : `Ceph RGW did not start (ceph-rgw.sh start exited ${started.status ?? started.signal})`;
-    return { available: false, reason: `${why}: ${(started.stderr ?? '').trim().split('\n').slice(-3).join(' / ')}` };
+    return { available: false, reason: `${why}: ${stderr.trim().split('\n').slice(-3).join(' / ')}` };
   }
   const env = spawnSync(SCRIPT, ['env'], { encoding: 'utf8' });
   const vars = Object.fromEntries([...(env.stdout ?? '').matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!.replace(/^'|'$/g, '')]));
