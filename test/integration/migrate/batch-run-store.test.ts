@@ -40,7 +40,7 @@ describe('RunStore.recordOutcomes / finishedSlots', () => {
     ]);
 
     // Again, with one new object among the old ones (a batch attempt after a crash).
-    expect(await s.recordOutcomes('r', [cancelled(0), completed(1), completed(2), completed(3), completed(4)], 3_000)).toBe(1);
+    expect(await s.recordOutcomes('r', [cancelled(0), completed(1), dead(2), completed(3), completed(4)], 3_000)).toBe(1);
     expect(await s.get('r')).toMatchObject({ completed: 3, changed: 2, deadLettered: 1, cancelled: 1, updatedAt: 3_000 });
 
     // Nothing new at all: nothing counted, nothing reported, not even the time touched.
@@ -50,12 +50,18 @@ describe('RunStore.recordOutcomes / finishedSlots', () => {
     // The single-object script and the batch one share the bitmap, both ways.
     expect(await s.recordOutcome('r', 4, dead(4).outcome)).toBe(false);
     expect(await s.recordOutcome('r', 5, dead(5).outcome)).toBe(true);
-    expect(await s.recordOutcomes('r', [completed(5), completed(6)])).toBe(1);
+    expect(await s.recordOutcomes('r', [dead(5), completed(6)])).toBe(1);
     expect(await s.get('r')).toMatchObject({ completed: 4, changed: 3, deadLettered: 2, cancelled: 1 });
 
     const { rows } = await s.readOutcomes('r');
     expect(rows.map((row) => row.split(',')[1])).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6']);
     expect(await s.recordOutcomes('r', [])).toBe(0);
+
+    // The one exception: a dead-lettered object that completes later (a DLQ retry) moves from
+    // deadLettered to completed, once however often its completion is recorded.
+    expect(await s.recordOutcomes('r', [completed(2), completed(2)])).toBe(1);
+    expect(await s.recordOutcomes('r', [completed(2)])).toBe(0);
+    expect(await s.get('r')).toMatchObject({ completed: 5, changed: 4, deadLettered: 1, cancelled: 1 });
   });
 
   it('a whole cancelled batch of 1,000 objects, half already finished, counts the other half', async () => {
