@@ -48,7 +48,8 @@ describe('worker circuit breaker', () => {
       endpoint,
       overrides: {
         logLevel: 'info',
-        profiles: { other: { endpoint: other.endpoint, accessKey: other.accessKey, secretKey: other.secretKey, region: other.region, forcePathStyle: true } },
+        // The store that goes away is this test's own s3rver, with its own keys (whatever the suite's target is).
+        profiles: { [PROFILE]: { endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true, provider: 's3rver' }, other: { endpoint: other.endpoint, accessKey: other.accessKey, secretKey: other.secretKey, region: other.region, forcePathStyle: true } },
         worker: { concurrency: 8, jobTimeoutMs: 3_000, breakerFailures: 3, breakerMaxProbeMs: 2_000 },
         retry: { attempts: 2, backoffBaseMs: 50, backoffMaxMs: 100 },
       },
