@@ -4,9 +4,8 @@
  * compile.ts). Only that side's library is loaded (`client-s3jobs.ts` or `client-aws-sdk.ts`).
  * Runs one operation at each concurrency level in turn and prints one JSON `ClientRunResult` line.
  */
-import { readFileSync } from 'node:fs';
 import type { ClientRunResult, ClientRunSpec, LevelResult, OpFn } from './client-spec.js';
-import { collectGarbage, MemorySampler } from './harness.js';
+import { collectGarbage, MemorySampler, processCpuMs } from './harness.js';
 
 /** Runs `count` operations with at most `concurrency` in flight. */
 async function runConcurrent(count: number, concurrency: number, tag: string, op: OpFn): Promise<void> {
@@ -15,19 +14,6 @@ async function runConcurrent(count: number, concurrency: number, tag: string, op
     for (let i = next++; i < count; i = next++) await op(i, tag);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
-}
-
-/** utime + stime of a process in ms, from /proc (Linux); undefined when unreadable. */
-function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
 }
 
 async function runLevel(spec: ClientRunSpec, op: OpFn, concurrency: number): Promise<{ result: LevelResult; lastTag: string }> {

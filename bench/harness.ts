@@ -261,3 +261,16 @@ export function replaceSection(document: string, name: string, body: string): st
   if (start !== -1 && end > start) return document.slice(0, start) + section + document.slice(end + close.length);
   return `${document.replace(/\s*$/, '')}\n\n${section}\n`;
 }
+
+/** utime + stime of a process in ms, from /proc (Linux); undefined when unreadable. */
+export function processCpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}

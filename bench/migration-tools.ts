@@ -12,7 +12,7 @@
  * `AWS_EC2_METADATA_DISABLED=true`: nothing they do leaves 127.0.0.1.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { runMigration, type MigrationSpec } from '../producers/migrate/migration.js';
@@ -20,6 +20,7 @@ import { RunStore } from '../shared/runs/index.js';
 import { S3Bucket } from '../shared/s3/index.js';
 import type { Metadata } from '../shared/s3/metadata.js';
 import { startWorkerProcess, workerEnv } from '../test/support/worker-process.js';
+import { processCpuMs } from './harness.js';
 import { benchConfig, PROFILE } from './servers.js';
 
 export const CONCURRENCY = 32;
@@ -47,19 +48,6 @@ export interface Timing {
 
 export function bucketAt(t: Target): S3Bucket {
   return new S3Bucket({ name: t.bucket, accessKey: t.accessKey, secretKey: t.secretKey, endpoint: t.endpoint, region: t.region, forcePathStyle: true });
-}
-
-/** utime + stime of a live process in ms, from /proc (Linux); undefined when unreadable. */
-export function processCpuMs(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ = 100)
-  } catch {
-    return undefined;
-  }
 }
 
 /** `0m1.250s` → 1250 */
@@ -328,3 +316,5 @@ export async function checkHeaders(bucket: S3Bucket, prefix: string, objects: nu
   }
   return { ...first!, metaSet, metaKept, kept };
 }
+
+export { processCpuMs };
