@@ -9,7 +9,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { csvField, REPORT_HEADER } from '../../shared/runs/index.js';
+import { csvField, REPORT_HEADER, REPORT_HEADER_V1 } from '../../shared/runs/index.js';
 import { csvLine } from './manifest-source.js';
 
 export const BATCH_OPS_SCHEMA = 'Bucket, Key, VersionId, TaskStatus, ErrorCode, HTTPStatusCode, ResultMessage';
@@ -39,16 +39,19 @@ export interface BatchOpsTotals {
 
 /**
  * Pure: one row of our report (bucket, key, status, changed, error_code, message, attempts,
- * new_etag) as a Batch Operations row. `completed` is `succeeded`; dead-lettered, failed and
- * cancelled tasks are `failed`.
+ * new_etag, version_id) as a Batch Operations row. `completed` is `succeeded`; dead-lettered,
+ * failed and cancelled tasks are `failed`. A completed row's message (a copy's destination) follows
+ * "Successful". Rows of reports written before the version_id column have no version.
  */
 export function batchOpsRow(fields: readonly string[]): { row: string; succeeded: boolean } {
-  const [bucket = '', key = '', status = '', changed = '', errorCode = '', message = '', , etag = ''] = fields;
+  const [bucket = '', key = '', status = '', changed = '', errorCode = '', message = '', , etag = '', versionId = ''] = fields;
   const succeeded = status === 'completed';
   const code = succeeded ? '' : status === 'cancelled' && errorCode === '' ? 'Cancelled' : errorCode;
   const http = succeeded ? 200 : STATUS_OF[code];
-  const result = succeeded ? `Successful${changed === 'false' ? ' (already as wanted: nothing written)' : ''}${etag === '' ? '' : `; ETag ${etag}`}` : message || status;
-  const row = [bucket, key, '', succeeded ? 'succeeded' : 'failed', code, http === undefined ? '' : String(http), result].map(csvField).join(',');
+  const result = succeeded
+    ? ['Successful' + (changed === 'false' ? ' (already as wanted: nothing written)' : ''), message, etag === '' ? '' : `ETag ${etag}`].filter((part) => part !== '').join('; ')
+    : message || status;
+  const row = [bucket, key, versionId, succeeded ? 'succeeded' : 'failed', code, http === undefined ? '' : String(http), result].map(csvField).join(',');
   return { row, succeeded };
 }
 
@@ -68,7 +71,7 @@ export async function writeBatchOpsReport(from: string, to: string): Promise<Bat
       record = '';
       if (first) {
         first = false;
-        if (text === REPORT_HEADER) continue;
+        if (text === REPORT_HEADER || text === REPORT_HEADER_V1) continue;
       }
       if (text === '') continue;
       const { row, succeeded } = batchOpsRow(csvLine(text));

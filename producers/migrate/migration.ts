@@ -710,7 +710,7 @@ class MigrationDriver {
     // A manifest's bad rows get no job: each is reported failed, once (the bitmap), replay or not.
     const failed = page.items.flatMap((item) => {
       const problem = problemOf(item, this.#spec.operation !== undefined);
-      return problem === undefined ? [] : [{ slot: RunStore.slot(page.page, item[0]), outcome: { status: 'failed' as const, bucket: this.#spec.bucket, key: item[1], errorCode: 'InvalidManifestRow', message: problem, attempts: 0 } }];
+      return problem === undefined ? [] : [{ slot: RunStore.slot(page.page, item[0]), outcome: { status: 'failed' as const, bucket: this.#spec.bucket, key: item[1], versionId: item[2]?.versionId, errorCode: 'InvalidManifestRow', message: problem, attempts: 0 } }];
     });
     if (failed.length > 0) await this.#deps.store.recordOutcomes(this.#runId, failed);
     let jobs = this.#jobsOf(page);
@@ -775,9 +775,9 @@ class MigrationDriver {
     const pending = await store.pendingPage(this.#runId);
     if (pending !== undefined && pending.page === this.#run.nextPage) {
       const missing = await this.#slotsWithoutJob(pending);
-      for (const [index, key] of pending.items) {
+      for (const [index, key, extra] of pending.items) {
         const slot = RunStore.slot(pending.page, index);
-        if (missing.has(slot)) await store.recordOutcome(this.#runId, slot, { status: 'cancelled', bucket: this.#spec.bucket, key, errorCode: 'RunStopped', message: note, attempts: 0 });
+        if (missing.has(slot)) await store.recordOutcome(this.#runId, slot, { status: 'cancelled', bucket: this.#spec.bucket, key, versionId: extra?.versionId, errorCode: 'RunStopped', message: note, attempts: 0 });
       }
     }
     const deadline = Date.now() + (this.#options.stopGraceMs ?? 60_000);

@@ -18,6 +18,7 @@
  */
 import { closeSync, existsSync, ftruncateSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync, appendFileSync } from 'node:fs';
 import { REPORT_HEADER, type RunStore } from '../../shared/runs/index.js';
+import { csvLine } from './manifest-source.js';
 
 /** Rows read from the stream per drain round (one append, one XDEL). */
 export const DRAIN_BATCH = 1000;
@@ -68,24 +69,32 @@ export function rowObjectPrefix(row: string): string | undefined {
   return undefined;
 }
 
+/** The version_id field of a report row (its ninth; '' in rows written before that column). Pure. */
+export function rowVersionId(row: string): string {
+  return csvLine(row)[8] ?? '';
+}
+
 /**
  * Pure: the report `text` with the dead-lettered row of every revised object removed, then `rows`
  * appended — where a revision's dead-lettered row is earlier in `rows` itself, that one is dropped
- * instead. The header (first line) is kept.
+ * instead. An object is its bucket, key and version (a manifest may name two versions of a key).
+ * The header (first line) is kept.
  */
 export function applyRevisions(text: string, rows: readonly { row: string; revises: boolean }[]): string {
-  const pending = new Set<string>();
+  const isDeadRowOf = (revision: string, prefix: string, record: string): boolean =>
+    record.startsWith(`${prefix}dead-lettered,`) && rowVersionId(record) === rowVersionId(revision);
+  const pending: { prefix: string; revision: string }[] = [];
   const batch = [...rows];
   for (let i = 0; i < batch.length; i++) {
     if (!batch[i]!.revises) continue;
-    const prefix = rowObjectPrefix(batch[i]!.row);
+    const revision = batch[i]!.row;
+    const prefix = rowObjectPrefix(revision);
     if (prefix === undefined) continue;
-    const dead = `${prefix}dead-lettered,`;
-    const earlier = batch.findIndex((r, j) => j < i && !r.revises && r.row.startsWith(dead));
+    const earlier = batch.findIndex((r, j) => j < i && !r.revises && isDeadRowOf(revision, prefix, r.row));
     if (earlier >= 0) {
       batch.splice(earlier, 1);
       i--;
-    } else pending.add(dead);
+    } else pending.push({ prefix, revision });
   }
   let out = '';
   let pos = 0;
@@ -97,8 +106,8 @@ export function applyRevisions(text: string, rows: readonly { row: string; revis
   while (pos < text.length) {
     const end = csvRecordEnd(text, pos);
     const record = text.slice(pos, end);
-    const match = [...pending].find((dead) => record.startsWith(dead));
-    if (match !== undefined) pending.delete(match);
+    const match = pending.findIndex((p) => isDeadRowOf(p.revision, p.prefix, record));
+    if (match >= 0) pending.splice(match, 1);
     else out += `${record}\n`;
     pos = end + 1;
   }

@@ -6,7 +6,7 @@
  */
 import { Job, type JobType, type Queue } from 'bullmq';
 import type { RunStore } from '../../shared/runs/index.js';
-import { batchRefsOf } from '../../shared/jobs/batch.js';
+import { runRefsOf } from '../../shared/jobs/run-refs.js';
 
 /** Jobs that have not started: these can be cancelled. */
 const NOT_STARTED: JobType[] = ['waiting', 'prioritized', 'delayed'];
@@ -55,19 +55,12 @@ export async function cancelQueuedRunJobs(queue: Queue, store: RunStore, runId: 
         if (job === undefined) return 0;
         if ((await queue.remove(id)) !== 1) return 0;
         // Removed first, recorded second: a job is never reported cancelled and also run.
-        const data = job.data as { bucket?: unknown; key?: unknown };
         const cancelled = { status: 'cancelled' as const, errorCode: 'RunStopped', message: reason, attempts: job.attemptsMade };
-        const batch = batchRefsOf(job.data);
-        if (batch.length > 0) {
-          // Objects an earlier attempt finished keep their outcome (the bitmap ignores the repeat).
-          await store.recordOutcomes(runId, batch.map((ref) => ({ slot: ref.slot, outcome: { ...cancelled, bucket: ref.bucket, key: ref.key } })));
-          return 1;
-        }
-        await store.recordOutcome(runId, slotOfRunJob(runId, id)!, {
-          ...cancelled,
-          bucket: typeof data.bucket === 'string' ? data.bucket : '',
-          key: typeof data.key === 'string' ? data.key : '',
-        });
+        // A batch's objects an earlier attempt finished keep their outcome (the bitmap ignores the
+        // repeat); a payload too broken to name its object is still counted by its job id's slot.
+        const refs = runRefsOf(job.data);
+        const objects = refs.length > 0 ? refs : [{ slot: slotOfRunJob(runId, id)!, bucket: '', key: '', versionId: undefined }];
+        await store.recordOutcomes(runId, objects.map((ref) => ({ slot: ref.slot, outcome: { ...cancelled, bucket: ref.bucket, key: ref.key, versionId: ref.versionId } })));
         return 1;
       }),
     );

@@ -26,31 +26,3 @@ export function batchObjectJob(batch: MetadataRewriteBatchJob, object: BatchObje
 export function runBatchJobId(runId: string, firstSlot: number): string {
   return `${runId}-b${firstSlot}`;
 }
-
-/** One object of a batch, read from a payload that may be malformed. */
-export interface BatchObjectRef {
-  runId: string;
-  slot: number;
-  bucket: string;
-  key: string;
-}
-
-/**
- * The objects of a batch payload that belong to a run (a dead-lettered batch: malformed, or stalled
- * out), as far as they can be read from it; [] for anything else.
- */
-export function batchRefsOf(payload: unknown): BatchObjectRef[] {
-  if (payload === null || typeof payload !== 'object') return [];
-  const p = payload as Record<string, unknown>;
-  if (p.kind !== 'metadata-rewrite-batch' || typeof p.runId !== 'string' || !Array.isArray(p.objects)) return [];
-  const runId = p.runId;
-  const bucket = typeof p.bucket === 'string' ? p.bucket : '';
-  const refs: BatchObjectRef[] = [];
-  for (const o of p.objects as unknown[]) {
-    const object = o as { key?: unknown; slot?: unknown } | null;
-    const slot = object?.slot;
-    if (typeof slot !== 'number' || !Number.isInteger(slot) || slot < 0) continue;
-    refs.push({ runId, slot, bucket, key: typeof object?.key === 'string' ? object.key : '' });
-  }
-  return refs;
-}

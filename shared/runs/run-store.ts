@@ -104,6 +104,8 @@ export interface Outcome {
   message?: string | undefined;
   attempts: number;
   etag?: string | undefined;
+  /** The version the task targeted (a manifest row's version id); empty for the current version. */
+  versionId?: string | undefined;
 }
 
 const RUN_ID = /^[A-Za-z0-9_.-]{1,100}$/;
@@ -223,13 +225,20 @@ export function csvField(value: string | number | boolean | undefined): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export const REPORT_HEADER = 'bucket,key,status,changed,error_code,message,attempts,new_etag';
+/**
+ * The run report's columns. `version_id` came last (added after the others) so that readers going by
+ * position keep working; a report started before it has the old header and rows with one field less.
+ */
+export const REPORT_HEADER = 'bucket,key,status,changed,error_code,message,attempts,new_etag,version_id';
+
+/** The header of reports written before the version_id column (a resumed run may continue one). */
+export const REPORT_HEADER_V1 = 'bucket,key,status,changed,error_code,message,attempts,new_etag';
 
 /** Slots per byte of the bitmap: a page's PAGE_SLOTS bits are whole bytes, read with one GETRANGE. */
 const PAGE_BYTES = PAGE_SLOTS / 8;
 
 export function outcomeRow(o: Outcome): string {
-  return [o.bucket, o.key, o.status, o.changed === undefined ? '' : o.changed ? 'true' : 'false', o.errorCode, o.message, o.attempts, o.etag].map(csvField).join(',');
+  return [o.bucket, o.key, o.status, o.changed === undefined ? '' : o.changed ? 'true' : 'false', o.errorCode, o.message, o.attempts, o.etag, o.versionId].map(csvField).join(',');
 }
 
 export class RunStore {

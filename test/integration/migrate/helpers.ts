@@ -70,6 +70,7 @@ export interface ReportRow {
   message: string;
   attempts: string;
   etag: string;
+  versionId: string;
 }
 
 /** RFC 4180 parsing of the report (quoted fields may hold commas, quotes and newlines). */
@@ -103,9 +104,9 @@ export function readReport(path: string): { header: string; rows: ReportRow[] } 
   return {
     header: header!.join(','),
     rows: rows.map((r) => {
-      expect(r).toHaveLength(8);
-      const [bucket, key, status, changed, errorCode, message, attempts, etag] = r as [string, string, string, string, string, string, string, string];
-      return { bucket, key, status, changed, errorCode, message, attempts, etag };
+      expect(r).toHaveLength(9);
+      const [bucket, key, status, changed, errorCode, message, attempts, etag, versionId] = r as [string, string, string, string, string, string, string, string, string];
+      return { bucket, key, status, changed, errorCode, message, attempts, etag, versionId };
     }),
   };
 }

@@ -108,7 +108,10 @@ describe('manifest runs', () => {
     expect(result.code, result.stderr).toBe(1);
     const rows = readReport(report).rows;
     expect(rows).toHaveLength(201);
-    expect(rows.filter((r) => r.status === 'completed').map((r) => r.key).sort()).toEqual(all.map((k) => `backup/${k}`).sort());
+    // Each row names the task as the manifest did (the source), and says where its copy went.
+    const completed = rows.filter((r) => r.status === 'completed');
+    expect(completed.map((r) => r.key).sort()).toEqual([...all].sort());
+    expect(completed.every((r) => r.bucket === bucket.name && r.message === `copied to s3://${dest.name}/backup/${r.key}`)).toBe(true);
     expect(rows.filter((r) => r.status === 'failed')).toHaveLength(1);
     const copies = await mapConcurrent(all, async (k) => {
       const [a, b] = await Promise.all([bucket.head(k), dest.head(`backup/${k}`)]);

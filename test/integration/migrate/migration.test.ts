@@ -71,7 +71,7 @@ describe('migrate-metadata', () => {
 
     // The report: the header, then each object once, completed and changed, with its new ETag.
     const { header, rows } = readReport(report);
-    expect(header).toBe('bucket,key,status,changed,error_code,message,attempts,new_etag');
+    expect(header).toBe('bucket,key,status,changed,error_code,message,attempts,new_etag,version_id');
     const byKey = expectEveryKeyOnce(rows, keys);
     for (const [i, key] of keys.entries()) expect(byKey.get(key), key).toMatchObject({ bucket: bucket.name, status: 'completed', changed: 'true', errorCode: '', attempts: '1', etag: heads[i]!.etag });
 

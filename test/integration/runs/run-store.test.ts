@@ -41,8 +41,12 @@ describe('RunStore', () => {
     expect(await store.get('r')).toMatchObject({ completed: 2, changed: 1, deadLettered: 1 });
     expect(await store.finishedInPage('r', 0, 3)).toEqual([true, true, false]);
     const { ids, rows } = await store.readOutcomes('r');
-    expect(rows).toEqual(['b,a,completed,true,,,1,"""e"""', 'b,b,completed,false,,,1,"""e"""', 'b,c,dead-lettered,,AccessDenied,"no, ""really""",1,']);
-    await store.ackOutcomes('r', ids);
+    // The last column, version_id, is empty: these tasks named no version.
+    expect(rows).toEqual(['b,a,completed,true,,,1,"""e""",', 'b,b,completed,false,,,1,"""e""",', 'b,c,dead-lettered,,AccessDenied,"no, ""really""",1,,']);
+    expect(await store.recordOutcome('r', RunStore.slot(1, 1), { ...ok, key: 'v', versionId: '3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY' })).toBe(true);
+    expect((await store.readOutcomes('r')).rows.at(-1)).toBe('b,v,completed,true,,,1,"""e""",3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY');
+    const more = await store.readOutcomes('r');
+    await store.ackOutcomes('r', [...ids, ...more.ids]);
     expect((await store.readOutcomes('r')).rows).toEqual([]);
   });
 
@@ -63,7 +67,7 @@ describe('RunStore', () => {
     expect(await store.recordOutcome('r', 1, dead)).toBe(false);
     expect(await store.get('r')).toMatchObject({ completed: 2, changed: 2, deadLettered: 0 });
     const { rows, revises } = await store.readOutcomes('r');
-    expect(rows).toEqual(['b,y,completed,true,,,1,"""e2"""', 'b,x,dead-lettered,,NoSuchKey,gone,1,', 'b,x,completed,true,,,1,"""e2"""']);
+    expect(rows).toEqual(['b,y,completed,true,,,1,"""e2""",', 'b,x,dead-lettered,,NoSuchKey,gone,1,,', 'b,x,completed,true,,,1,"""e2""",']);
     expect(revises).toEqual([false, false, true]);
     // A completed or cancelled object is never revised.
     expect(await store.recordOutcome('r', 0, { ...ok, key: 'y', changed: false })).toBe(false);
@@ -130,9 +134,9 @@ describe('RunStore', () => {
 
 describe('CSV rows', () => {
   it('quotes only what needs quoting', () => {
-    expect(REPORT_HEADER.split(',')).toHaveLength(8);
+    expect(REPORT_HEADER.split(',')).toHaveLength(9);
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('line\nbreak')).toBe('"line\nbreak"');
-    expect(outcomeRow({ status: 'completed', bucket: 'b', key: 'k', attempts: 2 })).toBe('b,k,completed,,,,2,');
+    expect(outcomeRow({ status: 'completed', bucket: 'b', key: 'k', attempts: 2 })).toBe('b,k,completed,,,,2,,');
   });
 });

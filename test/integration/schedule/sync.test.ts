@@ -125,7 +125,8 @@ describe('sync', () => {
       expect(report).toMatchObject({ code: 0 });
       expect(JSON.parse(report.stdout)).toMatchObject({ run: { id: `sync-${id}`, kind: 'sync', state: 'completed' }, rowsWritten: 5 });
       const rows = readFileSync(out, 'utf8').trim().split('\n').slice(1);
-      expect(rows.map((r) => r.split(',').slice(0, 3).join(',')).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `${dst.name},backup/0000${i},completed`));
+      // Each row names the source object the sync examined, and says where it was copied.
+      expect(rows.map((r) => r.split(',').slice(0, 6).join(',')).sort()).toEqual([0, 1, 2, 3, 4].map((i) => `${src.name},in/0000${i},completed,true,,copied to s3://${dst.name}/backup/0000${i}`));
       const again = await env.add(syncJob(src, dst, { asRun: true }));
       const nothing = await syncResult(env, again);
       expect(nothing).toMatchObject({ examined: 5, toCopy: 0, enqueued: 0, changed: false });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDeadLocalOwner, leaseOwner, parseLeaseOwner } from '../../../producers/migrate/lease.js';
 import { canonicalJson, defaultRunId, effectiveWindow, failureThresholdReason, RatePacer, type MigrationSpec } from '../../../producers/migrate/migration.js';
-import { applyRevisions, csvRecordEnd, ReportFile, rowObjectPrefix, rowsAlreadyWritten } from '../../../producers/migrate/report.js';
+import { applyRevisions, csvRecordEnd, ReportFile, rowObjectPrefix, rowsAlreadyWritten, rowVersionId } from '../../../producers/migrate/report.js';
 import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
 import { REPORT_HEADER, type RunStore } from '../../../shared/runs/index.js';
 
@@ -187,6 +187,16 @@ describe('a revised row in the report', () => {
 
   it('a dead-lettered row in the same batch is dropped instead', () => {
     expect(applyRevisions(head, [{ row: dead, revises: false }, { row: ok, revises: true }])).toBe(`${head}${ok}\n`);
+  });
+
+  it('an object is its version too: the revision of v2 replaces v2\'s dead-lettered row, not v1\'s', () => {
+    const v1 = 'b,k,dead-lettered,,AccessDenied,no,1,,v1';
+    const v2 = 'b,k,dead-lettered,,AccessDenied,no,1,,v2';
+    const fixed = 'b,k,completed,true,,,2,"""e""",v2';
+    expect(rowVersionId(v2)).toBe('v2');
+    expect(rowVersionId('b,k,completed,,,,1,')).toBe('');
+    expect(applyRevisions(`${head}${v1}\n${v2}\n`, [{ row: fixed, revises: true }])).toBe(`${head}${v1}\n${fixed}\n`);
+    expect(applyRevisions(head, [{ row: v1, revises: false }, { row: v2, revises: false }, { row: fixed, revises: true }])).toBe(`${head}${v1}\n${fixed}\n`);
   });
 
   it('a revision whose row is not found is appended (never lost)', () => {
