@@ -5,7 +5,7 @@
  */
 import { resolveProfile, type S3JobsConfig } from '../../shared/config/config.js';
 import { ValidationError } from '../../shared/errors.js';
-import { RunStore } from '../../shared/runs/index.js';
+import { RunStore, type RunInfo } from '../../shared/runs/index.js';
 import { MAX_BATCH_OBJECTS } from '../../shared/jobs/index.js';
 import { S3Bucket, type CannedAcl, type CopyAcl, type StorageClass } from '../../shared/s3/index.js';
 import { CANNED_ACLS } from '../../shared/s3/validation.js';
@@ -14,8 +14,7 @@ import { S3UnavailableError } from '../migrate/listing-retry.js';
 import { parseDuration } from '../schedule/duration.js';
 import { ManifestSource, parseManifestLocation, type ManifestLocation } from '../migrate/manifest-source.js';
 import { parseTagFlags } from './tag.js';
-import { createReadStream, statSync } from 'node:fs';
-import { parseReportTo, summaryLine, writeBatchOpsReport } from '../migrate/batchops-report.js';
+import { deliverBatchOpsReport, reportTargetText, storedReportTarget, type DeliveredReport, type ReportTarget } from '../migrate/deliver-report.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, operationJobFor, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec, type RunOperation } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
 import {
@@ -33,13 +32,13 @@ import {
   type ParsedValues,
 } from './args.js';
 import { loadCliConfig, printJson, processIo, type CliCommand, type CliIo } from './context.js';
-import { withRuns } from './runs.js';
+import { reportToFlag, withRuns } from './runs.js';
 import { ACL_CHOICES } from './copy.js';
 import { ExitCode, UsageError } from './exit-codes.js';
 import { commandHelp, wrapList } from './help.js';
+import { EXIT_INTERRUPTED, interruptsOf, type InterruptibleIo } from './interrupt.js';
 
-/** Exit code of a migration stopped by Ctrl-C (128 + SIGINT), as shells report it. */
-export const EXIT_INTERRUPTED = 130;
+export { EXIT_INTERRUPTED };
 
 const OPTIONS = {
   ...GLOBAL_OPTIONS,
@@ -115,8 +114,11 @@ export interface MigrateRequest {
   ratePerSecond: number | undefined;
   failureThreshold: { after: number; ratio: number } | undefined;
   reportPath: string | undefined;
-  /** --report-to: where the Batch Operations form of the report is uploaded when the run ends. */
-  reportTo?: { bucket: string; prefix: string } | undefined;
+  /**
+   * --report-to: where the Batch Operations form of the report is uploaded when the run ends. Kept
+   * with the run (RunInfo.reportTo), so `s3jobs run report` uploads it for a run that ends later.
+   */
+  reportTo?: ReportTarget | undefined;
   wait: boolean;
   /** --s3-retry-budget; undefined: the config's (S3JOBS_S3_RETRY_BUDGET_MS, default 5 min). */
   s3RetryBudgetMs: number | undefined;
@@ -274,35 +276,6 @@ function specFrom(values: ParsedValues, op: RunOp = 'metadata'): MigrationSpec {
   return spec;
 }
 
-/** `--report-to s3://bucket/prefix/`; UsageError otherwise. */
-function reportToFlag(raw: string | undefined): { bucket: string; prefix: string } | undefined {
-  if (raw === undefined) return undefined;
-  const target = parseReportTo(raw);
-  if (target === undefined) throw new UsageError('--report-to', `${JSON.stringify(raw)} is not s3://bucket/prefix/`);
-  return target;
-}
-
-/**
- * The run's report in S3 Batch Operations' form, next to its own (`<report>.batchops.csv`), and
- * with --report-to uploaded as `<prefix><runId>.csv` with a one-line `<prefix><runId>.summary.txt`.
- * Returns the summary line.
- */
-async function deliverBatchOpsReport(config: S3JobsConfig, spec: MigrationSpec, runId: string, reportPath: string, to: { bucket: string; prefix: string } | undefined): Promise<string> {
-  const local = `${reportPath}.batchops.csv`;
-  const totals = await writeBatchOpsReport(reportPath, local);
-  if (to === undefined) return summaryLine(runId, totals, local);
-  const where = `s3://${to.bucket}/${to.prefix}${runId}.csv`;
-  const line = summaryLine(runId, totals, where);
-  const bucket = listingBucket(config, { ...spec, bucket: to.bucket });
-  try {
-    await bucket.timeoutDisabled(() => bucket.put(`${to.prefix}${runId}.csv`, createReadStream(local), { contentLength: statSync(local).size, mimetype: 'text/csv' }));
-    await bucket.put(`${to.prefix}${runId}.summary.txt`, `${line}\n`, { mimetype: 'text/plain' });
-  } finally {
-    await bucket.close().catch(() => undefined);
-  }
-  return line;
-}
-
 /** Pure: the command line into what to run; UsageError naming the flag otherwise. */
 export function parseMigrateArgs(argv: readonly string[], op: RunOp = 'metadata'): Parsed<{ request: MigrateRequest }> {
   const { values } = parseCommandLine(COMMAND_OF[op], argv, OPTIONS, { names: [] });
@@ -372,37 +345,36 @@ export function listingBucket(config: S3JobsConfig, spec: MigrationSpec): S3Buck
   });
 }
 
-/** Extra I/O the migrate command uses beyond `CliIo`; taken from the process for `processIo`. */
-export interface MigrateIo extends CliIo {
+/**
+ * Extra I/O the migrate command uses beyond `CliIo`; taken from the process for `processIo`.
+ * `onInterrupt` (InterruptibleIo) stops the run on Ctrl-C.
+ */
+export interface MigrateIo extends InterruptibleIo {
   /** Whether stderr is a terminal (a redrawn bar) or not (plain lines). */
   isTTY?: boolean | undefined;
   columns?: number | undefined;
-  /** Stops the run on Ctrl-C; returns the function that removes the handler. */
-  onInterrupt?: ((handler: () => void) => () => void) | undefined;
 }
 
 function terminalOf(io: MigrateIo): { tty: boolean; columns: number | undefined; onInterrupt: MigrateIo['onInterrupt'] } {
-  if (io !== processIo) return { tty: io.isTTY === true, columns: io.columns, onInterrupt: io.onInterrupt };
-  return {
-    tty: process.stderr.isTTY === true,
-    columns: process.stderr.columns,
-    onInterrupt: (handler) => {
-      let count = 0;
-      const listener = (): void => {
-        count++;
-        // A second Ctrl-C means "now": the run is resumable all the same.
-        if (count > 1) process.exit(EXIT_INTERRUPTED);
-        handler();
-      };
-      process.on('SIGINT', listener);
-      return () => process.off('SIGINT', listener);
-    },
-  };
+  if (io !== processIo) return { tty: io.isTTY === true, columns: io.columns, onInterrupt: interruptsOf(io) };
+  return { tty: process.stderr.isTTY === true, columns: process.stderr.columns, onInterrupt: interruptsOf(io) };
 }
 
 /** Pure: how to continue an interrupted or unfinished run. */
 export function resumeHint(runId: string): string {
   return `s3jobs migrate-metadata --resume ${runId}`;
+}
+
+/**
+ * Pure: what a run left to the workers (--no-wait) prints: its report, in Batch Operations' form
+ * too and uploaded to its --report-to, is produced by `run report` once the run has ended.
+ */
+export function noWaitNote(runId: string, uploadTo: ReportTarget | undefined): string {
+  const upload = uploadTo === undefined ? '' : ` and uploads it to ${reportTargetText(uploadTo)}`;
+  return (
+    `Everything is enqueued; workers are finishing the run. Follow it with: s3jobs run show ${runId}; collect its report with: s3jobs run report ${runId} --wait ` +
+    `(it waits for the run to end, then writes the report in S3 Batch Operations' form too${upload}), or s3jobs run report ${runId} once the run has ended\n`
+  );
 }
 
 /** Pure: the exit code a finished call maps to. */
@@ -479,6 +451,16 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
               return (await client.get(key)).body;
             });
       const display = new ProgressDisplay({ write: (t) => io.stderr(t), tty: terminal.tty, columns: terminal.columns });
+      // --report-to is kept with the run as soon as the run exists (its first progress call), so a
+      // producer killed before the end leaves it recorded for a resume or `s3jobs run report`.
+      const reportToText = request.reportTo === undefined || request.dryRun ? undefined : reportTargetText(request.reportTo);
+      let reportToRecorded: Promise<unknown> | undefined;
+      const recordReportTo = async (runId: string): Promise<void> => {
+        if (reportToText === undefined) return;
+        // The failure is kept, not thrown into the progress callback: the awaits below surface it.
+        const failure = await (reportToRecorded ??= store.setReportTo(runId, reportToText).then(() => undefined, (err: unknown) => err));
+        if (failure !== undefined) throw failure;
+      };
       const options: MigrationOptions = {
         runId: request.runId,
         mustExist: request.resume,
@@ -493,32 +475,50 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
         attempts: config.retry.attempts,
         backoffMs: config.retry.backoffBaseMs,
         signal: controller.signal,
-        onProgress: (r, status) => display.update(r, status),
+        onProgress: (r, status) => {
+          display.update(r, status);
+          void recordReportTo(r.id).catch(() => undefined);
+        },
       };
       const started = Date.now();
       let result: MigrationResult;
       try {
         result = await runMigration({ bucket, queue, store }, spec, options);
+      } catch (err) {
+        // A run S3 stopped is resumable as it stands: it keeps its --report-to like any other.
+        if (err instanceof S3UnavailableError) await recordReportTo(err.runId).catch(() => undefined);
+        throw err;
       } finally {
         display.finish();
         for (const client of [listing, ...manifestBuckets.values()]) await client.close().catch(() => undefined);
       }
       const code = migrationExitCode(result);
+      if (result.dryRun === undefined) await recordReportTo(result.run.id);
+      // The run as it is now stored (its reportTo was read before this command recorded its own).
+      const run: RunInfo = reportToText === undefined || result.dryRun !== undefined ? result.run : { ...result.run, reportTo: reportToText };
+      // Not given here: the one kept with the run (a resume, or a run first started with it).
+      const uploadTo = request.reportTo ?? storedReportTarget(run);
+      const ended = result.dryRun === undefined && !result.interrupted && (run.state === 'completed' || run.state === 'stopped') && result.reportPath !== undefined;
+      const deliver = async (): Promise<DeliveredReport | undefined> => (ended ? deliverBatchOpsReport(config, run, result.reportPath!, uploadTo) : undefined);
+      let delivered: DeliveredReport | undefined;
       if (request.globals.json) {
-        printJson(io, { run: result.run, dryRun: result.dryRun, reportPath: result.reportPath, interrupted: result.interrupted, resumed: result.resumed, exitCode: code });
+        // The JSON document says what was delivered, so it comes first; text prints the summary first.
+        delivered = await deliver();
+        const batchOps = delivered === undefined ? undefined : { path: delivered.path, uploadedTo: delivered.uploadedTo, ...delivered.totals };
+        printJson(io, { run, dryRun: result.dryRun, reportPath: result.reportPath, interrupted: result.interrupted, resumed: result.resumed, exitCode: code, batchOps });
       } else if (result.dryRun !== undefined) {
         io.stdout(formatDryRun(spec, result));
       } else {
         if (result.resumed) io.stderr(`(resumed run ${result.run.id}, created ${new Date(result.run.createdAt).toISOString()})\n`);
         if (!result.reportFound) io.stderr(`note: the run's report was not found here; rows drained earlier are in the report where the run started\n`);
         io.stdout(summaryTable(result.run, { elapsedMs: Date.now() - started, reportPath: result.reportPath, interrupted: result.interrupted }));
+        delivered = await deliver();
       }
-      const ended = result.dryRun === undefined && !result.interrupted && (result.run.state === 'completed' || result.run.state === 'stopped') && result.reportPath !== undefined;
-      if (ended) io.stderr(`${await deliverBatchOpsReport(config, spec, result.run.id, result.reportPath!, request.reportTo)}\n`);
-      else if (request.reportTo !== undefined && result.dryRun === undefined) io.stderr(`note: --report-to applies when the run ends; this one has not: give --report-to again when it is resumed\n`);
-      if (result.interrupted) io.stderr(`The run is resumable: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(result.run.id)}\n`);
-      else if (result.dryRun === undefined && result.run.state === 'draining')
-        io.stderr(`Everything is enqueued; workers are finishing the run. Follow it with: s3jobs run show ${result.run.id}; collect its report with: s3jobs run report ${result.run.id}\n`);
+      if (delivered !== undefined) io.stderr(`${delivered.line}\n`);
+      if (result.interrupted) {
+        io.stderr(`The run is resumable: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(run.id)}\n`);
+        if (uploadTo !== undefined) io.stderr(`note: the run keeps --report-to ${reportTargetText(uploadTo)}: its report is uploaded there when it ends\n`);
+      } else if (result.dryRun === undefined && run.state === 'draining') io.stderr(noWaitNote(run.id, uploadTo));
       else if (result.run.state === 'stopped') io.stderr(`Run ${result.run.id} was stopped: ${result.run.stopReason ?? ''}. Its dead letters: s3jobs dlq list\n`);
       return code;
     });
@@ -624,13 +624,15 @@ The run:
   --fail-after N             judge that only after N jobs finished (default ${formatCount(DEFAULT_FAIL_THRESHOLD.after)})
   --report FILE              the CSV report (default <run id>.report.csv here; a resumed run keeps
                              its own)
-  --no-wait                  return once everything is enqueued (collect the report later with
-                             s3jobs run report ID)
+  --no-wait                  return once everything is enqueued; the report (and its upload to
+                             --report-to) is then produced by s3jobs run report ID --wait, or by
+                             s3jobs run report ID once the run has ended
   --report-to s3://B/P/      when the run ends, upload its report in S3 Batch Operations' form
                              (no header: Bucket, Key, VersionId, TaskStatus succeeded|failed,
                              ErrorCode, HTTPStatusCode, ResultMessage) as P<run id>.csv, with a
                              summary line in P<run id>.summary.txt (the same CSV is always written
-                             next to the report, as <report>.batchops.csv)
+                             next to the report, as <report>.batchops.csv). Kept with the run: a
+                             resume or s3jobs run report ID uses it without it being given again
   --s3-retry-budget DURATION while S3 is unavailable (refused, reset, timeouts, 5xx, SlowDown) the
                              listing retries at the same position for this long (5m, 90s, 1h; 0:
                              not at all); then the command stops, resumable, with exit code 5
@@ -677,8 +679,10 @@ function runCommandFor(op: 'tagging' | 'acl' | 'copy', help: string, summary: st
 }
 
 const RUN_FLAGS_NOTE = `The run flags are migrate-metadata's: --run-id, --resume ID, --dry-run, --window N, --rate N,
---fail-threshold R|off, --fail-after N, --report FILE, --no-wait, --queue-prefix P (see
-s3jobs migrate-metadata --help). A run is listed by s3jobs runs and shown by s3jobs run show ID.`;
+--fail-threshold R|off, --fail-after N, --report FILE, --report-to s3://B/P/, --no-wait,
+--queue-prefix P (see s3jobs migrate-metadata --help). A run is listed by s3jobs runs and shown by
+s3jobs run show ID; after --no-wait, s3jobs run report ID --wait waits for it to end and writes its
+report (in S3 Batch Operations' form too, uploaded to its --report-to).`;
 
 const TAG_RUN_HELP = commandHelp({
   usage: 's3jobs tag-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --tag KEY=VALUE ... [--merge [--remove KEY ...]] [run flags]',

@@ -1,15 +1,20 @@
 /**
  * `s3jobs runs` and `s3jobs run show|report|delete ID`: the bulk runs (metadata migrations) kept in
- * Redis — a table of them, one in detail, its CSV report brought up to date, and its removal.
+ * Redis — a table of them, one in detail, its CSV report brought up to date (and once the run has
+ * ended, its completion report in S3 Batch Operations' form, uploaded to its --report-to), and its
+ * removal.
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { RedisConnection } from '../../shared/queue/connection.js';
 import { redactUrl, type S3JobsConfig } from '../../shared/config/config.js';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
 import { deadLetterQueueName } from '../../shared/queue/names.js';
 import { RunStore, type LeaseHolder, type RunInfo } from '../../shared/runs/index.js';
+import { parseReportTo } from '../migrate/batchops-report.js';
+import { deliverBatchOpsReport, DEFAULT_UPLOAD_PROFILE, reportTargetText, storedReportTarget, uploadProfile, uploadProfileOf, type DeliveredReport, type ReportTarget } from '../migrate/deliver-report.js';
 import { describeHolder, RunLease } from '../migrate/lease.js';
 import { canonicalJson, MIGRATION_KIND, type MigrationSpec } from '../migrate/migration.js';
 import { finishedOf, formatAge, formatCount, summaryTable } from '../migrate/progress.js';
@@ -19,6 +24,7 @@ import { booleanFlag, GLOBAL_OPTIONS, globalsFrom, parseCommandLine, parseIntege
 import { closeRedis, connectRedis, isoTime, loadCliConfig, printJson, type CliCommand, type CliIo } from './context.js';
 import { ExitCode, isRedisUnavailable, RedisUnavailableError, UsageError } from './exit-codes.js';
 import { commandHelp } from './help.js';
+import { EXIT_INTERRUPTED, interruptsOf, type InterruptibleIo } from './interrupt.js';
 
 /** What the run commands work with: the queue, its dead-letter queue and the run store. */
 export interface RunContext {
@@ -131,16 +137,34 @@ export const runsCommand: CliCommand = {
 // ---------------------------------------------------------------------------------------------
 // s3jobs run show|report|delete ID
 
-const RUN_OPTIONS = { ...GLOBAL_OPTIONS, out: { type: 'string' }, force: { type: 'boolean' } } as const;
-const RUN_ACTIONS = { show: [], report: ['out'], delete: ['force'] } as const satisfies Record<string, readonly string[]>;
+const RUN_OPTIONS = { ...GLOBAL_OPTIONS, out: { type: 'string' }, force: { type: 'boolean' }, 'report-to': { type: 'string' }, wait: { type: 'boolean' } } as const;
+const RUN_ACTIONS = { show: [], report: ['out', 'report-to', 'wait'], delete: ['force'] } as const satisfies Record<string, readonly string[]>;
 type RunAction = keyof typeof RUN_ACTIONS;
+/** Every action's own flags, for "does not apply" messages. */
+const ACTION_FLAGS = ['out', 'force', 'report-to', 'wait'] as const;
 
 export interface RunRequest {
   action: RunAction;
   runId: string;
   out: string | undefined;
   force: boolean;
+  /** report: where the Batch Operations report is uploaded (kept with the run, as the run commands' --report-to). */
+  reportTo: ReportTarget | undefined;
+  /** report: keep draining until the run has ended, then write (and upload) its Batch Operations report. */
+  wait: boolean;
   globals: GlobalOptions;
+}
+
+/**
+ * Pure: `--report-to s3://bucket/prefix/` (the run commands' and `run report`'s), the prefix made to
+ * end with "/"; UsageError naming the flag otherwise.
+ */
+export function reportToFlag(raw: string | undefined): ReportTarget | undefined {
+  if (raw === undefined) return undefined;
+  const target = parseReportTo(raw.trim());
+  if (target === undefined)
+    throw new UsageError('--report-to', `${JSON.stringify(raw)} is not allowed; give s3://BUCKET/PREFIX/ (the bucket and key prefix the completion report is uploaded to; the prefix may be empty)`);
+  return target;
 }
 
 export function parseRunArgs(argv: readonly string[]): Parsed<{ request: RunRequest }> {
@@ -149,7 +173,7 @@ export function parseRunArgs(argv: readonly string[]): Parsed<{ request: RunRequ
   const action = positionals[0]!;
   if (!Object.hasOwn(RUN_ACTIONS, action)) throw new UsageError('show|report|delete', `${JSON.stringify(action)} is not a run action; allowed: show, report, delete`);
   const allowed: readonly string[] = RUN_ACTIONS[action as RunAction];
-  for (const flag of ['out', 'force']) {
+  for (const flag of ACTION_FLAGS) {
     if (values[flag] !== undefined && !allowed.includes(flag)) throw new UsageError(`--${flag}`, `does not apply to "run ${action}"`);
   }
   const runId = positionals[1]!;
@@ -159,7 +183,18 @@ export function parseRunArgs(argv: readonly string[]): Parsed<{ request: RunRequ
     if (err instanceof ValidationError) throw new UsageError('<runId>', err.message.slice(err.field.length + 2));
     throw err;
   }
-  return { help: false, request: { action: action as RunAction, runId, out: stringFlag(values, 'out'), force: booleanFlag(values, 'force'), globals: globalsFrom(values) } };
+  return {
+    help: false,
+    request: {
+      action: action as RunAction,
+      runId,
+      out: stringFlag(values, 'out'),
+      force: booleanFlag(values, 'force'),
+      reportTo: reportToFlag(stringFlag(values, 'report-to')),
+      wait: booleanFlag(values, 'wait'),
+      globals: globalsFrom(values),
+    },
+  };
 }
 
 /** Pure: what the run changes, in words (other kinds of runs: their spec as JSON). */
@@ -202,6 +237,7 @@ export function formatRunDetails(d: RunDetails, now: number): string {
     `  in queue:    ${d.jobsInQueue === undefined ? '-' : `${formatCount(d.jobsInQueue)} job${d.jobsInQueue === 1 ? '' : 's'}`}`,
     `  driven by:   ${d.drivenBy === undefined ? 'no producer now' : describeHolder(d.drivenBy)}`,
     `  report:      ${run.report ?? '-'}${d.rowsInRedis > 0 ? ` (${formatCount(d.rowsInRedis)} row${d.rowsInRedis === 1 ? '' : 's'} still in Redis: s3jobs run report ${run.id})` : ''}`,
+    ...(run.reportTo === undefined ? [] : [`  report to:   ${run.reportTo} (when the run ends)`]),
     '',
     summaryTable(run).split('\n').slice(1).join('\n').trimEnd(),
   ];
@@ -229,6 +265,120 @@ async function settleIfDone(store: RunStore, run: RunInfo): Promise<RunInfo> {
   return (await store.get(run.id)) ?? run;
 }
 
+/** Pure: a run that changes no more (only a DLQ retry's revision can still come): its report is final. */
+export function runEnded(run: Pick<RunInfo, 'state'>): boolean {
+  return run.state === 'completed' || run.state === 'stopped';
+}
+
+/** How often `run report --wait` drains and looks at the run. */
+const REPORT_POLL_MS = 1_000;
+
+/**
+ * For `run report --wait`: why the run cannot end while this command waits, if it cannot — a
+ * migration still listing has no producer (this command holds its lease), and one whose jobs all
+ * left the queue with outcomes missing will never get them. Undefined: it may still end.
+ */
+async function whyRunCannotEnd(ctx: RunContext, run: RunInfo): Promise<string | undefined> {
+  if (!migration(run)) return undefined;
+  if (run.state === 'listing')
+    return `run ${run.id} is still listing: its producer stopped before everything was enqueued, and nothing enqueues the rest while this command holds the run. Resume it (${resumeCommand(run.id)}), then collect the report`;
+  // The queue before the run: a job leaves the queue only after its outcome is recorded.
+  const counts = await ctx.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed', 'waiting-children');
+  if (Object.values(counts).some((n) => n > 0)) return undefined;
+  const now = await ctx.store.get(run.id);
+  if (now === undefined || runEnded(now)) return undefined;
+  const missing = now.enqueued - finishedOf(now);
+  if (missing <= 0) return undefined;
+  return `run ${run.id} cannot end: ${formatCount(missing)} of its job${missing === 1 ? '' : 's'} left the queue without an outcome (removed by hand, or run by workers without run support); see s3jobs run show ${run.id}`;
+}
+
+const resumeCommand = (id: string): string => `s3jobs migrate-metadata --resume ${id}`;
+
+/**
+ * `run report ID [--out FILE] [--report-to s3://B/P/] [--wait]`: drains the report rows from Redis
+ * into the CSV report; with --wait, again every second until the run has ended. Once it has, its
+ * Batch Operations report is written next to it and uploaded to the run's --report-to.
+ */
+async function reportRun(request: RunRequest, ctx: RunContext, config: S3JobsConfig, io: InterruptibleIo): Promise<number> {
+  const { store } = ctx;
+  const json = request.globals.json;
+  let run = await getRun(store, request.runId, config.queue);
+  // The report has one writer: the producer driving the run keeps it current itself.
+  const lease = await RunLease.acquire(store, run.id);
+  const controller = new AbortController();
+  let removeInterrupt: (() => void) | undefined;
+  try {
+    const uploadTo = request.reportTo ?? storedReportTarget(run);
+    // Before any wait (a profile missing here would otherwise fail only once the run has ended), and
+    // before a new target is kept: one that cannot be used is not left with the run.
+    if (uploadTo !== undefined) uploadProfile(config, run, uploadTo);
+    if (request.reportTo !== undefined && run.reportTo !== reportTargetText(request.reportTo)) {
+      // Kept with the run, as the run commands keep theirs: a later `run report` or resume uploads there too.
+      await store.setReportTo(run.id, reportTargetText(request.reportTo));
+    }
+    const notes: string[] = [];
+    const target = resolve(request.out ?? run.report ?? `${run.id}.report.csv`);
+    if (run.report !== undefined && run.report !== target) {
+      if (existsSync(run.report)) copyFileSync(run.report, target);
+      else notes.push(`the run's report ${run.report} is not on this machine: ${target} holds only the rows drained now`);
+    }
+    const { report, found } = ReportFile.open(target, false);
+    if (!found && notes.length === 0 && run.report !== undefined) notes.push(`the run's report was not found: ${target} was started again and holds only the rows drained now`);
+    if (run.report !== target) await store.setReport(run.id, target);
+    if (request.wait && !runEnded(run)) {
+      removeInterrupt = interruptsOf(io)?.(() => {
+        io.stderr(`Interrupted: no longer waiting for run ${run.id} (it goes on; the rows drained so far are in the report)\n`);
+        controller.abort();
+      });
+    }
+    let written = 0;
+    let stuck: string | undefined;
+    for (;;) {
+      // The run before its rows: a run seen ended has every outcome in the stream already.
+      run = await settleIfDone(store, await getRun(store, run.id, config.queue));
+      written += await report.drain(store, run.id);
+      if (!request.wait || runEnded(run) || controller.signal.aborted) break;
+      stuck = await whyRunCannotEnd(ctx, run);
+      if (stuck !== undefined) break;
+      await lease.keep();
+      await delay(REPORT_POLL_MS, undefined, { signal: controller.signal }).catch(() => undefined);
+    }
+    const ended = runEnded(run);
+    const interrupted = controller.signal.aborted && !ended;
+    if (ended) {
+      if (uploadTo !== undefined && uploadProfileOf(run) === DEFAULT_UPLOAD_PROFILE && !migration(run))
+        notes.push(`run ${run.id} is a ${run.kind} run: its report is uploaded with profile "${DEFAULT_UPLOAD_PROFILE}"`);
+    } else if (stuck !== undefined) notes.push(stuck);
+    else {
+      const upload = uploadTo === undefined ? '' : `, uploaded to ${reportTargetText(uploadTo)}`;
+      // A migration still listing has no producer here (this command could take its lease): waiting alone would not end it.
+      const how = migration(run) && run.state === 'listing' ? `resume it (${resumeCommand(run.id)}), then run s3jobs run report ${run.id} --wait` : `s3jobs run report ${run.id} --wait waits for that`;
+      notes.push(
+        `${interrupted ? 'stopped waiting: ' : ''}run ${run.id} has not ended (${run.state}: ${formatCount(finishedOf(run))} of ${formatCount(run.enqueued)} objects finished); ` +
+          `its report in S3 Batch Operations' form${upload} is written once it has: ${how}`,
+      );
+    }
+    const deliver = async (): Promise<DeliveredReport | undefined> => (ended ? deliverBatchOpsReport(config, run, target, uploadTo) : undefined);
+    let delivered: DeliveredReport | undefined;
+    if (json) {
+      // The JSON document says what was delivered, so it comes first; text says what was drained first.
+      delivered = await deliver();
+      const batchOps = delivered === undefined ? undefined : { path: delivered.path, uploadedTo: delivered.uploadedTo, ...delivered.totals };
+      printJson(io, { run, reportPath: target, rowsWritten: written, note: notes.length === 0 ? undefined : notes.join('; '), batchOps, ...(interrupted ? { interrupted } : {}) });
+    } else {
+      io.stdout(`Report of run ${run.id}: ${target} (${formatCount(written)} new row${written === 1 ? '' : 's'} written; ${formatCount(finishedOf(run))} of ${formatCount(run.enqueued)} objects finished)\n`);
+      for (const note of notes) io.stderr(`note: ${note}\n`);
+      delivered = await deliver();
+    }
+    // As the run commands print it: on stderr, --json or not.
+    if (delivered !== undefined) io.stderr(`${delivered.line}\n`);
+    return interrupted ? EXIT_INTERRUPTED : stuck !== undefined ? ExitCode.Failed : ExitCode.Ok;
+  } finally {
+    removeInterrupt?.();
+    await lease.release().catch(() => undefined);
+  }
+}
+
 async function runAction(request: RunRequest, ctx: RunContext, config: S3JobsConfig, io: CliIo): Promise<number> {
   const { store, queue } = ctx;
   const json = request.globals.json;
@@ -240,32 +390,8 @@ async function runAction(request: RunRequest, ctx: RunContext, config: S3JobsCon
       else io.stdout(formatRunDetails(details, Date.now()));
       return ExitCode.Ok;
     }
-    case 'report': {
-      let run = await getRun(store, request.runId, config.queue);
-      // The report has one writer: the producer driving the run keeps it current itself.
-      const lease = await RunLease.acquire(store, run.id);
-      try {
-        const target = resolve(request.out ?? run.report ?? `${run.id}.report.csv`);
-        let note: string | undefined;
-        if (run.report !== undefined && run.report !== target) {
-          if (existsSync(run.report)) copyFileSync(run.report, target);
-          else note = `the run's report ${run.report} is not on this machine: ${target} holds only the rows drained now`;
-        }
-        const { report, found } = ReportFile.open(target, false);
-        if (!found && note === undefined && run.report !== undefined) note = `the run's report was not found: ${target} was started again and holds only the rows drained now`;
-        const written = await report.drain(store, run.id);
-        if (run.report !== target) await store.setReport(run.id, target);
-        run = await settleIfDone(store, (await store.get(run.id)) ?? run);
-        if (json) printJson(io, { run, reportPath: target, rowsWritten: written, note });
-        else {
-          io.stdout(`Report of run ${run.id}: ${target} (${formatCount(written)} new row${written === 1 ? '' : 's'} written; ${formatCount(finishedOf(run))} of ${formatCount(run.enqueued)} objects finished)\n`);
-          if (note !== undefined) io.stderr(`note: ${note}\n`);
-        }
-        return ExitCode.Ok;
-      } finally {
-        await lease.release().catch(() => undefined);
-      }
-    }
+    case 'report':
+      return reportRun(request, ctx, config, io);
     case 'delete': {
       const run = await getRun(store, request.runId, config.queue);
       const lease = await RunLease.acquire(store, run.id);
@@ -295,23 +421,41 @@ async function runAction(request: RunRequest, ctx: RunContext, config: S3JobsCon
 }
 
 const RUN_HELP = commandHelp({
-  usage: 's3jobs run show <runId> [--json]\n       s3jobs run report <runId> [--out FILE]\n       s3jobs run delete <runId> [--force]',
-  summary: `One bulk run (a metadata migration) kept in Redis:
+  usage: 's3jobs run show <runId> [--json]\n       s3jobs run report <runId> [--out FILE] [--report-to s3://B/P/] [--wait]\n       s3jobs run delete <runId> [--force]',
+  summary: `One bulk run (a metadata migration, tag-run, acl-run, copy-run) kept in Redis:
 
   show     its options, state, counters, listing position, jobs still queued, the producer
-           driving it (if any) and its report
+           driving it (if any), its report and where that is uploaded
   report   drains the report rows still in Redis into the run's CSV report (or into FILE, which then
-           becomes the run's report, with the rows written so far copied in). Use it after
-           'migrate-metadata --no-wait', or when the producer stopped before the workers finished.
-           A run whose jobs have all finished is marked completed.
+           becomes the run's report, with the rows written so far copied in). Use it after a run
+           command's --no-wait, or when the producer stopped before the workers finished. A run
+           whose jobs have all finished is marked completed. Once the run has ended (completed or
+           stopped) it also writes the completion report in S3 Batch Operations' form next to it
+           (<report>.batchops.csv) and, when the run has a --report-to (given to the run command or
+           here), uploads it as <prefix><run id>.csv with <prefix><run id>.summary.txt, printing the
+           summary line on stderr. A run that has not ended gets only its rows drained (a note says
+           so); with --wait the command drains every second until the run ends, then does the rest
   delete   removes the run from Redis: its counters, listing position, unreported rows and its
            dead-lettered jobs (the report file stays). Refused while jobs of the run are queued,
            unless --force, which cancels them first. After a delete the same migration command
            starts a new run.`,
-  examples: ['s3jobs run show mig-3f2a9c0d1e4b5a6f', 's3jobs run report mig-3f2a9c0d1e4b5a6f --out /tmp/report.csv', 's3jobs run delete mig-3f2a9c0d1e4b5a6f'],
+  examples: [
+    's3jobs run show mig-3f2a9c0d1e4b5a6f',
+    's3jobs run report mig-3f2a9c0d1e4b5a6f --out /tmp/report.csv',
+    's3jobs run report mig-3f2a9c0d1e4b5a6f --wait --report-to s3://reports/runs/',
+    's3jobs run delete mig-3f2a9c0d1e4b5a6f',
+  ],
   flags: `Run flags:
-  --out FILE   report: write the report here (default: the run's own report file)
-  --force      delete: cancel the run's queued jobs and delete it anyway`,
+  --out FILE              report: write the report here (default: the run's own report file)
+  --report-to s3://B/P/   report: upload the Batch Operations report to bucket B, key prefix P (may
+                          be empty), when the run has ended; kept with the run, like the run
+                          commands' own (default: the one kept with the run, if any). Uploaded
+                          with the run's profile (sync runs: the "default" profile)
+  --wait                  report: keep draining until the run has ended (completed or stopped),
+                          holding the run; Ctrl-C stops waiting (exit code 130), the run goes on.
+                          A run still listing with no producer is not waited for (exit code 1):
+                          resume it first
+  --force                 delete: cancel the run's queued jobs and delete it anyway`,
 });
 
 export const runCommand: CliCommand = {

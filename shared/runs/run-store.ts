@@ -66,6 +66,11 @@ export interface RunInfo extends RunCounters {
   /** The window and rate the run was started (or last resumed) with, kept for the same reason. */
   window?: number | undefined;
   ratePerSecond?: number | undefined;
+  /**
+   * `s3://bucket/prefix/` the run's completion report is uploaded to when it ends (--report-to),
+   * kept with the run so that whoever sees it end — its producer, or `s3jobs run report` — uploads it.
+   */
+  reportTo?: string | undefined;
 }
 
 /**
@@ -285,6 +290,11 @@ export class RunStore {
     await this.#redis.hset(this.#key(id), 'report', path);
   }
 
+  /** Records where the run's completion report is uploaded when it ends (see RunInfo.reportTo). */
+  async setReportTo(id: string, value: string): Promise<void> {
+    await this.#redis.hset(this.#key(id), 'reportTo', value);
+  }
+
   /** Records the run's batch size (see RunInfo.batchSize). */
   async setBatchSize(id: string, batchSize: number): Promise<void> {
     await this.#redis.hset(this.#key(id), 'batchSize', String(batchSize));
@@ -324,6 +334,7 @@ export class RunStore {
       batchSize: h.batchSize === undefined ? undefined : Number(h.batchSize),
       window: h.window === undefined ? undefined : Number(h.window),
       ratePerSecond: h.rate === undefined ? undefined : Number(h.rate),
+      reportTo: h.reportTo,
     };
   }
 
