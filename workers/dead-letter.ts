@@ -126,7 +126,7 @@ export class DeadLetterer {
   async recordObjectFailure(failure: { payload: unknown; jobId: string; details: FailureDetails; reason: DeadLetterReason; attemptsMade: number }): Promise<void> {
     const now = this.#now();
     const record = buildDeadLetterRecord(
-      { id: failure.jobId, name: 'metadata-rewrite', data: failure.payload, attemptsMade: failure.attemptsMade, attempts: failure.attemptsMade, timestamp: now, finishedOn: now },
+      { id: failure.jobId, name: kindOf(failure.payload), data: failure.payload, attemptsMade: failure.attemptsMade, attempts: failure.attemptsMade, timestamp: now, finishedOn: now },
       this.#queue.name,
       now,
       { details: failure.details, reason: failure.reason },
@@ -203,4 +203,10 @@ export class DeadLetterer {
     );
     return 'dead-lettered';
   }
+}
+
+/** The kind of an object's own job (a batch's objects are dead-lettered as `metadata-rewrite` or `copy` jobs). */
+function kindOf(payload: unknown): string {
+  const kind = (payload as { kind?: unknown } | null)?.kind;
+  return typeof kind === 'string' ? kind : 'metadata-rewrite';
 }

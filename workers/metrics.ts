@@ -32,7 +32,7 @@ export class WorkerMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
       registers: [this.registry],
     });
-    this.#bytes = new Counter({ name: 's3jobs_bytes_copied_total', help: 'Bytes copied server-side by completed copy jobs.', labelNames: ['kind'], registers: [this.registry] });
+    this.#bytes = new Counter({ name: 's3jobs_bytes_copied_total', help: 'Bytes copied by completed copy jobs and copy batches.', labelNames: ['kind'], registers: [this.registry] });
     this.#unchanged = new Counter({ name: 's3jobs_jobs_unchanged_total', help: 'Completed jobs that had nothing to change (rewrites already applied, buckets already there).', labelNames: ['kind'], registers: [this.registry] });
     this.#s3Requests = new Counter({ name: 's3jobs_s3_requests_total', help: 'S3 requests by method and HTTP status ("none" when no answer came).', labelNames: ['method', 'status'], registers: [this.registry] });
     this.#s3Duration = new Histogram({
@@ -70,7 +70,7 @@ export class WorkerMetrics {
   jobCompleted(kind: string, result: { durationMs?: number; bytes?: number; changed?: boolean }): void {
     this.#jobs.inc({ kind, outcome: 'completed' });
     if (typeof result.durationMs === 'number') this.#jobDuration.observe({ kind }, result.durationMs / 1000);
-    if (kind === 'copy' && typeof result.bytes === 'number') this.#bytes.inc({ kind }, result.bytes);
+    if ((kind === 'copy' || kind === 'copy-batch') && typeof result.bytes === 'number') this.#bytes.inc({ kind }, result.bytes);
     if (result.changed === false) this.#unchanged.inc({ kind });
   }
 

@@ -609,8 +609,9 @@ The run:
   --window N                 at most N objects waiting in the queue: listing pauses while it is
                              full, so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)};
                              a resumed run keeps its own unless this is given)
-  --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1). A waiting job costs Redis
-                             ~1 KB whatever it carries: use 50-100 for runs of millions of objects.
+  --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1; migrate-metadata and
+                             copy-run). A waiting job costs Redis ~1 KB whatever it carries: use
+                             50-100 for runs of millions of objects.
                              Each object is still retried, dead-lettered and reported on its own.
                              A resumed run keeps its own unless this is given
   --rate N                   at most N objects per second (each costs a HEAD and a copy), so
@@ -725,10 +726,12 @@ export const aclRunCommand: CliCommand = runCommandFor('acl', ACL_RUN_HELP, 'put
 const COPY_RUN_HELP = commandHelp({
   usage: 's3jobs copy-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --to DEST-BUCKET[/PREFIX] --acl ACL [--storage-class C] [run flags]',
   summary: `Copies every object under a prefix or named in a manifest to another bucket/prefix, server-side —
-a resumable bulk run with one copy job per object (the copy job's own handling: metadata and system
-headers kept, multipart for objects above the multipart threshold, no job deadline for large
-transfers). The key below --prefix keeps its place below the destination prefix; a manifest row's
-key goes below it whole, and its version id copies that version.
+a resumable bulk run with one copy job per object, or with --batch-size N up to N objects per
+copy-batch job (each object still copied, retried, dead-lettered and reported as its own copy job),
+with the copy job's own handling: metadata and system headers kept, multipart for objects above the
+multipart threshold, no job deadline for large transfers. The key below --prefix keeps its place
+below the destination prefix; a manifest row's key goes below it whole, and its version id copies
+that version. Report rows name the source object (and version) the task copied.
 
 ${RUN_FLAGS_NOTE}`,
   examples: ['s3jobs copy-run --bucket media --prefix 2023/ --to archive/media-2023/ --acl private --storage-class STANDARD_IA', 's3jobs copy-run --bucket media --manifest s3://inventory/media/manifest.json --to media-backup --acl replicate-source'],

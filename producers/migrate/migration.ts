@@ -22,7 +22,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
-import { MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type CopyJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
+import { copyTargetKey, MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type CopyBatchJob, type CopyJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import { isTransientS3Failure } from '../../shared/s3/retry-rules.js';
 import { assertKey } from '../../shared/s3/validation.js';
@@ -73,10 +73,8 @@ export type RunOperation =
 export function operationJobFor(spec: MigrationSpec, operation: RunOperation, key: string, versionId: string | undefined, runId: string | undefined, slot: number | undefined): TaggingJob | AclJob | CopyJob {
   const run = { ...(runId === undefined ? {} : { runId }), ...(slot === undefined ? {} : { runSlot: slot }) };
   if (operation.kind === 'copy') {
-    // The key below the run's prefix keeps its place below the destination prefix (a manifest run has no prefix).
-    const below = spec.prefix !== undefined && key.startsWith(spec.prefix) ? key.slice(spec.prefix.length) : key;
     const source = { bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }) };
-    return { kind: 'copy', profile: spec.profile, source, destination: { bucket: operation.bucket, key: `${operation.prefix}${below}` }, acl: operation.acl, ...(operation.storageClass === undefined ? {} : { storageClass: operation.storageClass }), ...run };
+    return { kind: 'copy', profile: spec.profile, source, destination: { bucket: operation.bucket, key: copyTargetKey(key, spec.prefix, operation.prefix) }, acl: operation.acl, ...(operation.storageClass === undefined ? {} : { storageClass: operation.storageClass }), ...run };
   }
   const common = { profile: spec.profile, bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }), ...run };
   if (operation.kind === 'acl') return { kind: 'acl', ...common, acl: operation.acl };
@@ -110,8 +108,9 @@ export interface MigrationOptions {
    */
   window?: number | undefined;
   /**
-   * Objects per job (1..1000, within one listing page). Default 1: one `metadata-rewrite` job per
-   * object. Larger values enqueue `metadata-rewrite-batch` jobs, which cost Redis ~1 KB each
+   * Objects per job (1..1000, within one listing page). Default 1: one job per object. Larger
+   * values enqueue `metadata-rewrite-batch` jobs (`copy-batch` for a copy run; tagging and acl runs
+   * have no batches), which cost Redis ~1 KB each
    * whatever they carry, so a run of millions of objects fits one Redis; every object still gets
    * its own retries, dead letter and report row. A page is split by key bytes too, so a batch
    * stays under the batch payload limit with the longest keys. A resumed run without it goes on
@@ -217,7 +216,7 @@ export function defaultRunId(spec: MigrationSpec): string {
 }
 
 /** Builds the batch job for objects of one listed page (see `MigrationOptions.batchSize`). */
-export function rewriteBatchFor(spec: MigrationSpec, objects: { key: string; slot: number }[], runId: string): MetadataRewriteBatchJob {
+export function rewriteBatchFor(spec: MigrationSpec, objects: BatchEntry[], runId: string): MetadataRewriteBatchJob {
   // assertOptions made sure a rewrite run has its ACL.
   const job: MetadataRewriteBatchJob = { kind: 'metadata-rewrite-batch', profile: spec.profile, runId, bucket: spec.bucket, objects, acl: spec.acl as CopyAcl };
   if (spec.set !== undefined) job.set = spec.set;
@@ -227,6 +226,29 @@ export function rewriteBatchFor(spec: MigrationSpec, objects: { key: string; slo
   if (spec.requireGuard === true) job.requireGuard = true;
   return job;
 }
+
+/** Builds the batch job of a copy run for objects of one page (see `MigrationOptions.batchSize`). */
+export function copyBatchFor(spec: MigrationSpec, operation: Extract<RunOperation, { kind: 'copy' }>, objects: BatchEntry[], runId: string): CopyBatchJob {
+  const job: CopyBatchJob = {
+    kind: 'copy-batch',
+    profile: spec.profile,
+    runId,
+    source: { bucket: spec.bucket, ...(spec.prefix === undefined ? {} : { prefix: spec.prefix }) },
+    destination: { bucket: operation.bucket, prefix: operation.prefix },
+    acl: operation.acl,
+    objects,
+  };
+  if (operation.storageClass !== undefined) job.storageClass = operation.storageClass;
+  return job;
+}
+
+/** The batch job of a run: a copy run's `copy-batch`, else a `metadata-rewrite-batch`. */
+export function batchJobFor(spec: MigrationSpec, objects: BatchEntry[], runId: string): MetadataRewriteBatchJob | CopyBatchJob {
+  return spec.operation?.kind === 'copy' ? copyBatchFor(spec, spec.operation, objects, runId) : rewriteBatchFor(spec, objects, runId);
+}
+
+/** An object of a batch: its key and slot, and the version a manifest row named (copy batches only). */
+export type BatchEntry = { key: string; slot: number; versionId?: string };
 
 /** Key bytes (as JSON) one batch may carry: the batch payload limit less room for the rest of the job. */
 export const BATCH_KEY_BYTES = 192 * 1024;
@@ -247,25 +269,27 @@ function isValidKey(key: string): boolean {
  * and its batches get the same job ids. A key the job schema refuses goes in a batch of its own:
  * a batch with one bad key is refused whole, which would dead-letter its other objects with it.
  */
-export function batchesOf(page: Pick<PendingPage, 'page' | 'items'>, batchSize: number): { key: string; slot: number }[][] {
-  const batches: { key: string; slot: number }[][] = [];
-  let current: { key: string; slot: number }[] = [];
+export function batchesOf(page: Pick<PendingPage, 'page' | 'items'>, batchSize: number): BatchEntry[][] {
+  const batches: BatchEntry[][] = [];
+  let current: BatchEntry[] = [];
   let bytes = 0;
-  for (const [index, key] of page.items) {
+  for (const [index, key, extra] of page.items) {
+    const entry: BatchEntry = { key, slot: RunStore.slot(page.page, index), ...(extra?.versionId === undefined ? {} : { versionId: extra.versionId }) };
     if (!isValidKey(key)) {
       if (current.length > 0) batches.push(current);
-      batches.push([{ key, slot: RunStore.slot(page.page, index) }]);
+      batches.push([entry]);
       current = [];
       bytes = 0;
       continue;
     }
-    const size = Buffer.byteLength(JSON.stringify(key)) + 24; // {"key":…,"slot":…},
+    // {"key":…,"slot":…}, and ,"versionId":… when a manifest names one.
+    const size = Buffer.byteLength(JSON.stringify(key)) + 24 + (entry.versionId === undefined ? 0 : Buffer.byteLength(JSON.stringify(entry.versionId)) + 13);
     if (current.length > 0 && (current.length >= batchSize || bytes + size > BATCH_KEY_BYTES)) {
       batches.push(current);
       current = [];
       bytes = 0;
     }
-    current.push({ key, slot: RunStore.slot(page.page, index) });
+    current.push(entry);
     bytes += size;
   }
   if (current.length > 0) batches.push(current);
@@ -384,7 +408,8 @@ function assertOptions(spec: MigrationSpec, options: MigrationOptions): void {
   if (spec.operation !== undefined) {
     if (spec.set !== undefined || spec.remove !== undefined || spec.headers !== undefined || spec.mimetypeFromExtension === true || spec.acl !== undefined)
       throw new ValidationError('spec', `a ${spec.operation.kind} run changes no metadata: give no set, remove, headers, mimetypeFromExtension or acl`);
-    if ((options.batchSize ?? 1) > 1) throw new ValidationError('batchSize', `a ${spec.operation.kind} run enqueues one job per object (batches are for metadata rewrites)`);
+    if ((options.batchSize ?? 1) > 1 && spec.operation.kind !== 'copy')
+      throw new ValidationError('batchSize', `a ${spec.operation.kind} run enqueues one job per object (batches are for metadata rewrites and copies)`);
   } else if (spec.set === undefined && spec.remove === undefined && spec.headers === undefined && spec.mimetypeFromExtension !== true)
     throw new ValidationError('spec', 'nothing to change: give set, remove, headers or mimetypeFromExtension');
   else if (spec.acl === undefined) throw new ValidationError('acl', 'is required: each rewrite is a copy onto the object, which resets its ACL');
@@ -450,7 +475,7 @@ export async function runMigration(deps: MigrationDeps, spec: MigrationSpec, opt
   // Validate the job shape once, before touching the listing: a bad spec fails at once.
   if (spec.operation !== undefined) validateJob(operationJobFor(spec, spec.operation, 'probe', undefined, undefined, undefined));
   else validateJob(rewriteJobFor(spec, { key: 'probe' }, undefined, undefined));
-  if ((options.batchSize ?? 1) > 1) validateJob(rewriteBatchFor(spec, [{ key: 'probe', slot: 0 }], 'probe'));
+  if ((options.batchSize ?? 1) > 1) validateJob(batchJobFor(spec, [{ key: 'probe', slot: 0 }], 'probe'));
   if (options.dryRun === true) return dryRun(deps, spec, options);
 
   const runId = options.runId ?? defaultRunId(spec);
@@ -659,31 +684,28 @@ class MigrationDriver {
   }
 
   /**
-   * The jobs of a saved page, each with the object slots it carries and its Redis key: one
-   * `metadata-rewrite` per object, or `metadata-rewrite-batch`es when the page was saved with a
+   * The jobs of a saved page, each with the object slots it carries and its Redis key: one job per
+   * object, or batches (`metadata-rewrite-batch`, `copy-batch`) when the page was saved with a
    * batch size (a replay cuts the page as it was cut then).
    */
-  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob | TaggingJob | AclJob | CopyJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob | CopyBatchJob | TaggingJob | AclJob | CopyJob; opts: JobsOptions }; slots: number[]; key: string }[] {
     const operation = this.#spec.operation;
     const page = { ...saved, items: saved.items.filter((item) => problemOf(item, operation !== undefined) === undefined) };
+    const batchSize = page.batchSize ?? 1;
+    if (batchSize > 1) {
+      return batchesOf(page, batchSize).map((objects) => {
+        const jobId = runBatchJobId(this.#runId, objects[0]!.slot);
+        const data = batchJobFor(this.#spec, objects, this.#runId);
+        return { job: { name: data.kind, data, opts: { ...this.#jobOptions, jobId } }, slots: objects.map((o) => o.slot), key: this.#deps.queue.toKey(jobId) };
+      });
+    }
     if (operation !== undefined) {
-      // Tagging and acl runs: one job per object, of that version when the manifest names one.
+      // One job per object, of that version when the manifest names one.
       return page.items.map(([index, key, extra]) => {
         const slot = RunStore.slot(page.page, index);
         const jobId = runJobId(this.#runId, slot);
         const data = operationJobFor(this.#spec, operation, key, extra?.versionId, this.#runId, slot);
         return { job: { name: data.kind, data, opts: { ...this.#jobOptions, jobId } }, slots: [slot], key: this.#deps.queue.toKey(jobId) };
-      });
-    }
-    const batchSize = page.batchSize ?? 1;
-    if (batchSize > 1) {
-      return batchesOf(page, batchSize).map((objects) => {
-        const jobId = runBatchJobId(this.#runId, objects[0]!.slot);
-        return {
-          job: { name: 'metadata-rewrite-batch', data: rewriteBatchFor(this.#spec, objects, this.#runId), opts: { ...this.#jobOptions, jobId } },
-          slots: objects.map((o) => o.slot),
-          key: this.#deps.queue.toKey(jobId),
-        };
       });
     }
     return page.items.map(([index, key]) => {
@@ -719,9 +741,10 @@ class MigrationDriver {
       jobs = jobs.flatMap((j) => {
         const slots = j.slots.filter((slot) => missing.has(slot));
         if (slots.length === 0) return [];
-        if (slots.length === j.slots.length || j.job.data.kind !== 'metadata-rewrite-batch') return [j];
+        const batch = j.job.data;
+        if (slots.length === j.slots.length || (batch.kind !== 'metadata-rewrite-batch' && batch.kind !== 'copy-batch')) return [j];
         // Only the objects still to do, under the batch's own id.
-        const data: MetadataRewriteBatchJob = { ...j.job.data, objects: j.job.data.objects.filter((o) => missing.has(o.slot)) };
+        const data = batch.kind === 'copy-batch' ? { ...batch, objects: batch.objects.filter((o) => missing.has(o.slot)) } : { ...batch, objects: batch.objects.filter((o) => missing.has(o.slot)) };
         return [{ ...j, job: { ...j.job, data }, slots }];
       });
     }

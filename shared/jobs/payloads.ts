@@ -12,7 +12,10 @@ import { assertTagKey, assertTags, MAX_TAGS } from '../s3/tagging.js';
 import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
 
 /** Job kinds, also used as BullMQ job names. */
-export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync', 'tagging', 'acl'] as const;
+export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync', 'tagging', 'acl', 'copy-batch'] as const;
+
+/** The kinds that carry several objects of one run, each run (and dead-lettered) as its own single job. */
+export const BATCH_KINDS: readonly JobKind[] = ['metadata-rewrite-batch', 'copy-batch'];
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
@@ -58,6 +61,18 @@ const etag = z.string().min(1).max(200);
 /** Per-job deadline in ms; null disables it (the worker's default applies when absent). */
 const timeoutMs = z.union([z.number().int().positive().max(7 * 24 * 3600 * 1000), z.null()]);
 
+/** Where an object stood in its run's listing or manifest (page * 1000 + index). */
+const runSlot = z.number().int().nonnegative();
+
+/** A batch's objects: 1..MAX_BATCH_OBJECTS, each with its own slot. */
+function batchObjects<T extends z.ZodType<{ slot: number }>>(object: T) {
+  return z
+    .array(object)
+    .min(1, 'must list at least one object')
+    .max(MAX_BATCH_OBJECTS, `must list at most ${MAX_BATCH_OBJECTS} objects`)
+    .refine((objects) => new Set(objects.map((o) => o.slot)).size === objects.length, { message: 'two objects have the same slot; every object of a run has its own' });
+}
+
 /** Fields every job may carry. */
 const common = {
   profile,
@@ -65,7 +80,7 @@ const common = {
   /** Groups the job into a named run (bulk migrations) for progress and reports. */
   runId: z.string().regex(/^[A-Za-z0-9_.-]{1,100}$/, 'must be a run id of 1-100 letters, digits, "_", "." or "-"').optional(),
   /** Where the object stood in the run's listing (page * 1000 + index): its slot in the run's accounting. */
-  runSlot: z.number().int().nonnegative().optional(),
+  runSlot: runSlot.optional(),
 };
 
 export const copyJobSchema = z.strictObject({
@@ -154,11 +169,7 @@ export const metadataRewriteBatchJobSchema = withRewriteRules(
     /** Batches exist for runs: outcomes are recorded per object in the run store. */
     runId: common.runId.unwrap(),
     bucket: bucketName,
-    objects: z
-      .array(z.strictObject({ key: objectKey, slot: z.number().int().nonnegative() }))
-      .min(1, 'must list at least one object')
-      .max(MAX_BATCH_OBJECTS, `must list at most ${MAX_BATCH_OBJECTS} objects`)
-      .refine((objects) => new Set(objects.map((o) => o.slot)).size === objects.length, { message: 'two objects have the same slot; every object of a run has its own' }),
+    objects: batchObjects(z.strictObject({ key: objectKey, slot: runSlot })),
     ...rewriteChanges,
     /** Content-Type from each key's extension (objects whose extension is unknown keep theirs); wins over mimetype. */
     mimetypeFromExtension: z.boolean().optional(),
@@ -271,20 +282,41 @@ export const aclJobSchema = z.strictObject({
   acl: z.enum(CANNED_ACLS.object, { error: `must be a canned ACL: ${CANNED_ACLS.object.join(', ')}` }),
 });
 
+/**
+ * `copy-batch`: a copy run's server-side copies of several objects of one page, as one BullMQ job
+ * (see metadata-rewrite-batch for why). Each object is copied as the `copy` job it stands for
+ * (`copyBatchObjectJob`): its key below `source.prefix` goes below `destination.prefix` (a key
+ * outside the prefix goes below it whole), a version id copies that version, and a failure is
+ * dead-lettered as that `copy` job (`<runId>-<slot>`).
+ */
+export const copyBatchJobSchema = z.strictObject({
+  kind: z.literal('copy-batch'),
+  profile,
+  timeoutMs: timeoutMs.optional(),
+  runId: common.runId.unwrap(),
+  source: z.strictObject({ bucket: bucketName, prefix: z.string().max(1024).optional() }),
+  destination: z.strictObject({ bucket: bucketName, prefix: z.string().max(1024) }),
+  acl: objectAcl,
+  storageClass: storageClass.optional(),
+  objects: batchObjects(z.strictObject({ key: objectKey, slot: runSlot, versionId: versionId.optional() })),
+});
+
 export type CopyJob = z.infer<typeof copyJobSchema>;
+export type CopyBatchJob = z.infer<typeof copyBatchJobSchema>;
 export type TaggingJob = z.infer<typeof taggingJobSchema>;
 export type AclJob = z.infer<typeof aclJobSchema>;
 export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
 export type BucketJob = z.infer<typeof bucketJobSchema>;
 export type SyncJob = z.infer<typeof syncJobSchema>;
 export type MetadataRewriteBatchJob = z.infer<typeof metadataRewriteBatchJobSchema>;
-export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
+export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | CopyBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
 export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
 
 export const SCHEMAS = {
   copy: copyJobSchema,
   'metadata-rewrite': metadataRewriteJobSchema,
   'metadata-rewrite-batch': metadataRewriteBatchJobSchema,
+  'copy-batch': copyBatchJobSchema,
   bucket: bucketJobSchema,
   sync: syncJobSchema,
   tagging: taggingJobSchema,

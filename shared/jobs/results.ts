@@ -101,6 +101,22 @@ export interface MetadataRewriteBatchJobResult extends ResultBase {
   guarded: CopyGuard;
 }
 
+export interface CopyBatchJobResult extends ResultBase {
+  kind: 'copy-batch';
+  /** Objects in the batch. */
+  objects: number;
+  /** Objects this attempt copied. */
+  completed: number;
+  /** Objects this attempt dead-lettered, each as its own copy job. */
+  deadLettered: number;
+  /** Objects an earlier attempt (or run of this job) had already copied: skipped. */
+  skipped: number;
+  /** Bytes this attempt copied (the sources' sizes). */
+  bytes: number;
+  /** True when at least one object was copied. */
+  changed: boolean;
+}
+
 export interface TaggingJobResult extends ResultBase {
   kind: 'tagging';
   /** False when a merge found the tags already as wanted (nothing was written). */
@@ -118,4 +134,4 @@ export interface AclJobResult extends ResultBase {
   changed: true;
 }
 
-export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | BucketJobResult | SyncJobResult | TaggingJobResult | AclJobResult;
+export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | CopyBatchJobResult | BucketJobResult | SyncJobResult | TaggingJobResult | AclJobResult;

@@ -7,6 +7,7 @@
  * the manifest (for a copy, its source and source version — as S3 Batch Operations reports a copy
  * task), not where a copy went.
  */
+import { BATCH_KINDS } from './payloads.js';
 
 /** One object of a run, as far as a payload tells. */
 export interface RunObjectRef {
@@ -25,8 +26,6 @@ const optionalText = (value: unknown): string | undefined => (typeof value === '
 const isSlot = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
 const record = (value: unknown): Fields | undefined => (value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Fields) : undefined);
 
-/** The kinds that carry several objects of one run (`objects: [{ key, slot, versionId? }]`). */
-const BATCH_KINDS = new Set(['metadata-rewrite-batch', 'copy-batch']);
 
 /**
  * The objects of a batch payload that belong to a run, as far as they can be read from it; [] for
@@ -34,7 +33,7 @@ const BATCH_KINDS = new Set(['metadata-rewrite-batch', 'copy-batch']);
  */
 export function batchRefsOf(payload: unknown): RunObjectRef[] {
   const p = record(payload);
-  if (p === undefined || !BATCH_KINDS.has(text(p.kind)) || typeof p.runId !== 'string' || !Array.isArray(p.objects)) return [];
+  if (p === undefined || !(BATCH_KINDS as readonly string[]).includes(text(p.kind)) || typeof p.runId !== 'string' || !Array.isArray(p.objects)) return [];
   const runId = p.runId;
   const bucket = p.kind === 'copy-batch' ? text(record(p.source)?.bucket) : text(p.bucket);
   const refs: RunObjectRef[] = [];

@@ -1,5 +1,5 @@
 import { ErrorCodes, ValidationError } from '../errors.js';
-import { JOB_KINDS, MAX_BATCH_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES, SCHEMAS, type JobKind, type JobPayload, type JobPayloadOf } from './payloads.js';
+import { BATCH_KINDS, JOB_KINDS, MAX_BATCH_PAYLOAD_BYTES, MAX_PAYLOAD_BYTES, SCHEMAS, type JobKind, type JobPayload, type JobPayloadOf } from './payloads.js';
 
 /**
  * Field names that would carry credentials. A payload containing one is refused outright with a
@@ -55,7 +55,7 @@ export function validateJob(data: unknown, expectedKind?: JobKind): JobPayload {
     throw new ValidationError('job', 'is not serialisable as JSON', ErrorCodes.InvalidJob);
   }
   // Batches carry many keys; every other kind is one object or one bucket.
-  const limit = (data as { kind?: unknown }).kind === 'metadata-rewrite-batch' ? MAX_BATCH_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
+  const limit = (BATCH_KINDS as readonly unknown[]).includes((data as { kind?: unknown }).kind) ? MAX_BATCH_PAYLOAD_BYTES : MAX_PAYLOAD_BYTES;
   if (size > limit) throw new ValidationError('job', `is ${size} bytes; payloads are limited to ${limit} bytes`, ErrorCodes.InvalidJob);
   const secrets = findSecretFields(data);
   if (secrets.length > 0)

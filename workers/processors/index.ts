@@ -4,12 +4,13 @@ import type { ProcessorContext } from './context.js';
 import { processCopy } from './copy.js';
 import { processMetadataRewrite } from './metadata-rewrite.js';
 import { processMetadataRewriteBatch } from './metadata-rewrite-batch.js';
+import { processCopyBatch } from './copy-batch.js';
 import { processSync } from './sync.js';
 import { processTagging } from './tagging.js';
 import { processAcl } from './acl.js';
 
 export type { ProcessorContext, Processor, Enqueue, FanOutJob, DeadLetterObject, ObjectFailure } from './context.js';
-export { processBucket, processCopy, processMetadataRewrite, processMetadataRewriteBatch, processSync, processTagging, processAcl };
+export { processBucket, processCopy, processCopyBatch, processMetadataRewrite, processMetadataRewriteBatch, processSync, processTagging, processAcl };
 
 /** Runs the processor of the payload's kind. */
 export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promise<JobResult> {
@@ -20,6 +21,8 @@ export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promis
       return processMetadataRewrite(payload, ctx);
     case 'metadata-rewrite-batch':
       return processMetadataRewriteBatch(payload, ctx);
+    case 'copy-batch':
+      return processCopyBatch(payload, ctx);
     case 'bucket':
       return processBucket(payload, ctx);
     case 'sync':

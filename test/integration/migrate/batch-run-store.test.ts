@@ -33,10 +33,10 @@ describe('RunStore.recordOutcomes / finishedSlots', () => {
     expect(await s.recordOutcomes('r', [completed(0), completed(1, false), dead(2), cancelled(3), dead(0)], 2_000)).toBe(4);
     expect(await s.get('r')).toMatchObject({ completed: 2, changed: 1, deadLettered: 1, cancelled: 1, updatedAt: 2_000 });
     expect((await s.readOutcomes('r')).rows).toEqual([
-      'b,k0,completed,true,,,1,"""e0"""',
-      'b,k1,completed,false,,,1,"""e1"""',
-      'b,k2,dead-lettered,,NoSuchKey,gone,2,',
-      'b,k3,cancelled,,RunStopped,run stopped: test,0,',
+      'b,k0,completed,true,,,1,"""e0""",',
+      'b,k1,completed,false,,,1,"""e1""",',
+      'b,k2,dead-lettered,,NoSuchKey,gone,2,,',
+      'b,k3,cancelled,,RunStopped,run stopped: test,0,,',
     ]);
 
     // Again, with one new object among the old ones (a batch attempt after a crash).

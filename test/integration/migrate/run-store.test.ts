@@ -69,7 +69,7 @@ describe('RunStore for migrations', () => {
     await s.createOrGet('r', 'k', {});
     expect(await s.recordOutcome('r', 0, { status: 'cancelled', bucket: 'b', key: 'a', errorCode: 'RunStopped', message: 'run stopped', attempts: 0 })).toBe(true);
     expect(await s.get('r')).toMatchObject({ cancelled: 1, completed: 0, deadLettered: 0 });
-    expect((await s.readOutcomes('r')).rows).toEqual(['b,a,cancelled,,RunStopped,run stopped,0,']);
+    expect((await s.readOutcomes('r')).rows).toEqual(['b,a,cancelled,,RunStopped,run stopped,0,,']);
     expect(await s.outcomesPending('r')).toBe(1);
 
     await s.delete('r');

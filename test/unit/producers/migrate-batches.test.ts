@@ -6,10 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseMigrateArgs } from '../../../producers/cli/migrate.js';
-import { BATCH_KEY_BYTES, batchesOf, rewriteBatchFor, rewriteJobFor, runMigration, type MigrationDeps, type MigrationSpec } from '../../../producers/migrate/migration.js';
+import { BATCH_KEY_BYTES, batchesOf, batchJobFor, operationJobFor, rewriteBatchFor, rewriteJobFor, runMigration, type MigrationDeps, type MigrationSpec } from '../../../producers/migrate/migration.js';
 import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
 import { ValidationError } from '../../../shared/errors.js';
-import { MAX_BATCH_PAYLOAD_BYTES, runBatchJobId, validateJob } from '../../../shared/jobs/index.js';
+import { MAX_BATCH_PAYLOAD_BYTES, runBatchJobId, singleJobsOf, validateJob, type CopyBatchJob, type CopyJob } from '../../../shared/jobs/index.js';
 import type { PendingPage } from '../../../shared/runs/index.js';
 import { expectUsage } from './expect-usage.js';
 
@@ -193,5 +193,43 @@ describe('s3jobs migrate-metadata --batch-size', () => {
   it('--batch-size needs a value', () => {
     expectUsage(() => parseMigrateArgs([...base, '--batch-size']), '--batch-size', /needs a value/);
     expectUsage(() => parseMigrateArgs([...base, '--batch-size', '-3']), '--batch-size', /needs a value; for a value starting with "-" write --batch-size=VALUE/);
+  });
+});
+
+describe('copy runs in batches', () => {
+  const copySpec: MigrationSpec = { profile: 'default', bucket: 'src-bucket', prefix: 'in/', operation: { kind: 'copy', bucket: 'dst-bucket', prefix: 'backup/', acl: 'private', storageClass: 'STANDARD_IA' } };
+
+  it('a copy-batch carries each object\'s version; each object stands for the copy job a run without batches would enqueue', () => {
+    const items: PendingPage['items'] = [[0, 'in/a.txt'], [1, 'in/b.txt', { versionId: 'v-1' }], [2, 'elsewhere/c.txt']];
+    const [objects] = batchesOf({ page: 2, items }, 10);
+    expect(objects).toEqual([{ key: 'in/a.txt', slot: 2000 }, { key: 'in/b.txt', slot: 2001, versionId: 'v-1' }, { key: 'elsewhere/c.txt', slot: 2002 }]);
+    const batch = batchJobFor(copySpec, objects!, 'run-1');
+    expect(batch).toEqual({
+      kind: 'copy-batch',
+      profile: 'default',
+      runId: 'run-1',
+      source: { bucket: 'src-bucket', prefix: 'in/' },
+      destination: { bucket: 'dst-bucket', prefix: 'backup/' },
+      acl: 'private',
+      storageClass: 'STANDARD_IA',
+      objects,
+    });
+    expect(validateJob(batch)).toEqual(batch);
+    const singles = singleJobsOf(batch as CopyBatchJob);
+    expect(singles.map((s) => s.job)).toEqual(items.map(([index, key, extra]) => operationJobFor(copySpec, copySpec.operation!, key, extra?.versionId, 'run-1', 2000 + index)));
+    expect(singles.map((s) => (s.job as CopyJob).destination.key)).toEqual(['backup/a.txt', 'backup/b.txt', 'backup/elsewhere/c.txt']);
+  });
+
+  it('counts a version id\'s bytes: 1,000 long keys with long version ids still make batches that validate', () => {
+    const items: PendingPage['items'] = Array.from({ length: 1000 }, (_, i) => [i, `${String(i).padStart(4, '0')}/${'x'.repeat(1019)}`, { versionId: 'v'.repeat(1024) }]);
+    const batches = batchesOf({ page: 0, items }, 1000);
+    expect(batches.length).toBeGreaterThan(5);
+    for (const objects of batches) expect(validateJob(batchJobFor(copySpec, objects, 'r'.repeat(100))).kind).toBe('copy-batch');
+  });
+
+  it('tagging and acl runs still enqueue one job per object', async () => {
+    const deps = {} as MigrationDeps;
+    const tagSpec: MigrationSpec = { profile: 'default', bucket: 'b', operation: { kind: 'tagging', tags: { a: 'b' } } };
+    await expect(runMigration(deps, tagSpec, { batchSize: 10 })).rejects.toThrow(/batchSize: a tagging run enqueues one job per object \(batches are for metadata rewrites and copies\)/);
   });
 });
