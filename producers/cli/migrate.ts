@@ -69,6 +69,8 @@ const OPTIONS = {
   manifest: { type: 'string' },
   tag: { type: 'string', multiple: true },
   merge: { type: 'boolean' },
+  metadata: { type: 'string', multiple: true },
+  mimetype: { type: 'string' },
   'report-to': { type: 'string' },
   to: { type: 'string' },
   'storage-class': { type: 'string' },
@@ -85,7 +87,7 @@ const COMMAND_OF: Record<RunOp, string> = { metadata: 'migrate-metadata', taggin
 const METADATA_ONLY = ['set', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard'] as const;
 
 /** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
-const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard', 'manifest', 'tag', 'merge'] as const;
+const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard', 'manifest', 'tag', 'merge', 'metadata', 'mimetype', 'to', 'storage-class'] as const;
 
 /** Which flag sets each field of the job, for validation messages. */
 const FLAGS: Record<string, string> = {
@@ -183,8 +185,11 @@ function applyManifest(values: ParsedValues, spec: MigrationSpec): void {
 /** Pure: the flags of tag-run / acl-run into a run spec (errors name the flag). */
 function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl' | 'copy'): MigrationSpec {
   const command = COMMAND_OF[op];
-  const notHere = op === 'tagging' ? ['acl', 'to', 'storage-class'] : op === 'acl' ? ['tag', 'merge', 'remove', 'to', 'storage-class'] : ['tag', 'merge', 'remove'];
-  for (const flag of [...METADATA_ONLY, ...notHere]) {
+  const copyOnly = ['to', 'storage-class', 'metadata', 'mimetype'];
+  const notHere = op === 'tagging' ? ['acl', ...copyOnly] : op === 'acl' ? ['tag', 'merge', 'remove', ...copyOnly] : ['tag', 'merge', 'remove'];
+  // A copy takes the copy job's system headers (--header); the rest of migrate-metadata's flags are its own.
+  const metadataOnly = op === 'copy' ? METADATA_ONLY.filter((flag) => flag !== 'header') : METADATA_ONLY;
+  for (const flag of [...metadataOnly, ...notHere]) {
     if (values[flag] !== undefined) throw new UsageError(`--${flag}`, `does not apply to ${command}`);
   }
   const bucket = stringFlag(values, 'bucket');
@@ -197,7 +202,20 @@ function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl' | 'copy')
     const acl = stringFlag(values, 'acl');
     if (acl === undefined) throw new UsageError('--acl', `is required (S3 never copies ACLs); allowed: ${ACL_CHOICES} ("replicate-source" copies each object's own)`);
     const storageClass = stringFlag(values, 'storage-class');
-    operation = { kind: 'copy', bucket: slash < 0 ? to : to.slice(0, slash), prefix: slash < 0 ? '' : to.slice(slash + 1), acl: acl as CopyAcl, ...(storageClass === undefined ? {} : { storageClass: storageClass as StorageClass }) };
+    // As `s3jobs copy`: only the fields given, so a spec without them keeps its run id.
+    const metadata = parseMetadataPairs(listFlag(values, 'metadata'), '--metadata');
+    const mimetype = stringFlag(values, 'mimetype');
+    const headers = parsePairs(listFlag(values, 'header'), '--header');
+    operation = {
+      kind: 'copy',
+      bucket: slash < 0 ? to : to.slice(0, slash),
+      prefix: slash < 0 ? '' : to.slice(slash + 1),
+      acl: acl as CopyAcl,
+      ...(storageClass === undefined ? {} : { storageClass: storageClass as StorageClass }),
+      ...(metadata === undefined ? {} : { metadata }),
+      ...(mimetype === undefined ? {} : { mimetype }),
+      ...(headers === undefined ? {} : { headers }),
+    };
   } else if (op === 'acl') {
     const acl = stringFlag(values, 'acl');
     if (acl === undefined) throw new UsageError('--acl', `is required: the canned ACL each object gets; allowed: ${CANNED_ACLS.object.join(', ')}`);
@@ -214,7 +232,7 @@ function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl' | 'copy')
   const prefix = stringFlag(values, 'prefix');
   if (prefix !== undefined && prefix !== '') spec.prefix = prefix;
   applyManifest(values, spec);
-  validatePayload(operationJobFor(spec, operation, `${prefix ?? ''}probe`, undefined, undefined, undefined), { ...FLAGS, acl: '--acl', tags: '--tag', remove: '--remove', destination: '--to', storageClass: '--storage-class', source: '--bucket' });
+  validatePayload(operationJobFor(spec, operation, `${prefix ?? ''}probe`, undefined, undefined, undefined), { ...FLAGS, acl: '--acl', tags: '--tag', remove: '--remove', destination: '--to', storageClass: '--storage-class', source: '--bucket', metadata: '--metadata', mimetype: '--mimetype' });
   return spec;
 }
 
@@ -279,7 +297,11 @@ function specFrom(values: ParsedValues, op: RunOp = 'metadata'): MigrationSpec {
 /** Pure: the command line into what to run; UsageError naming the flag otherwise. */
 export function parseMigrateArgs(argv: readonly string[], op: RunOp = 'metadata'): Parsed<{ request: MigrateRequest }> {
   const { values } = parseCommandLine(COMMAND_OF[op], argv, OPTIONS, { names: [] });
-  if (op === 'metadata') for (const flag of ['tag', 'merge'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag}`, 'does not apply to migrate-metadata (see s3jobs tag-run)');
+  if (op === 'metadata') {
+    for (const flag of ['tag', 'merge'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag}`, 'does not apply to migrate-metadata (see s3jobs tag-run)');
+    for (const flag of ['metadata', 'mimetype', 'to', 'storage-class'] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--${flag}`, `does not apply to migrate-metadata (${flag === 'metadata' ? 'use --set/--remove' : flag === 'mimetype' ? 'use --header content-type=TYPE' : 'see s3jobs copy-run'})`);
+  }
   if (values.help === true) return { help: true };
   const globals: GlobalOptions = {
     overrides: { redisUrl: stringFlag(values, 'redis-url'), queue: stringFlag(values, 'queue'), prefix: stringFlag(values, 'queue-prefix') },
@@ -741,6 +763,11 @@ ${RUN_FLAGS_NOTE}`,
   --to BUCKET[/PREFIX]      the destination
   --acl ACL                 ${wrapList([...CANNED_ACLS.object, 'replicate-source'], 28)}
   --storage-class C         the copies' storage class (default: the source's)
+  --metadata NAME=VALUE     the copies' user metadata (repeat per entry), replacing the source's;
+                            without any, each copy keeps its source's
+  --mimetype TYPE           the copies' Content-Type (default: each source's)
+  --header NAME=VALUE       a system header of the copies (repeat): cache-control,
+                            content-disposition, content-encoding, content-language, expires
   --profile NAME            connection profile (default "default")`,
 });
 

@@ -67,14 +67,25 @@ export type RunOperation =
   | { kind: 'tagging'; mode?: 'replace' | 'merge' | undefined; tags: Record<string, string>; remove?: string[] | undefined }
   | { kind: 'acl'; acl: CannedAcl }
   /** A server-side copy of each object to `bucket`, its key below the run's prefix put below `prefix`. */
-  | { kind: 'copy'; bucket: string; prefix: string; acl: CopyAcl; storageClass?: StorageClass | undefined };
+  | {
+      kind: 'copy';
+      bucket: string;
+      prefix: string;
+      acl: CopyAcl;
+      storageClass?: StorageClass | undefined;
+      /** The copies' user metadata, replacing the source's (none: each keeps its source's). */
+      metadata?: Metadata | undefined;
+      mimetype?: string | undefined;
+      /** System headers of the copies (cache-control, content-disposition, ...). */
+      headers?: Record<string, string> | undefined;
+    };
 
 /** The job of a tagging or acl run for one object (maybe one version of it). Pure. */
 export function operationJobFor(spec: MigrationSpec, operation: RunOperation, key: string, versionId: string | undefined, runId: string | undefined, slot: number | undefined): TaggingJob | AclJob | CopyJob {
   const run = { ...(runId === undefined ? {} : { runId }), ...(slot === undefined ? {} : { runSlot: slot }) };
   if (operation.kind === 'copy') {
     const source = { bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }) };
-    return { kind: 'copy', profile: spec.profile, source, destination: { bucket: operation.bucket, key: copyTargetKey(key, spec.prefix, operation.prefix) }, acl: operation.acl, ...(operation.storageClass === undefined ? {} : { storageClass: operation.storageClass }), ...run };
+    return { kind: 'copy', profile: spec.profile, source, destination: { bucket: operation.bucket, key: copyTargetKey(key, spec.prefix, operation.prefix) }, acl: operation.acl, ...copyOptionsOf(operation), ...run };
   }
   const common = { profile: spec.profile, bucket: spec.bucket, key, ...(versionId === undefined ? {} : { versionId }), ...run };
   if (operation.kind === 'acl') return { kind: 'acl', ...common, acl: operation.acl };
@@ -238,8 +249,17 @@ export function copyBatchFor(spec: MigrationSpec, operation: Extract<RunOperatio
     acl: operation.acl,
     objects,
   };
-  if (operation.storageClass !== undefined) job.storageClass = operation.storageClass;
-  return job;
+  return { ...job, ...copyOptionsOf(operation) };
+}
+
+/** The copy job's options a copy run gives every copy: only those set. Pure. */
+function copyOptionsOf(operation: Extract<RunOperation, { kind: 'copy' }>): Pick<CopyJob, 'storageClass' | 'metadata' | 'mimetype' | 'headers'> {
+  return {
+    ...(operation.storageClass === undefined ? {} : { storageClass: operation.storageClass }),
+    ...(operation.metadata === undefined ? {} : { metadata: operation.metadata }),
+    ...(operation.mimetype === undefined ? {} : { mimetype: operation.mimetype }),
+    ...(operation.headers === undefined ? {} : { headers: operation.headers }),
+  };
 }
 
 /** The batch job of a run: a copy run's `copy-batch`, else a `metadata-rewrite-batch`. */

@@ -48,6 +48,9 @@ export function copyBatchObjectJob(batch: CopyBatchJob, object: CopyBatchJob['ob
     runSlot: object.slot,
   };
   if (batch.storageClass !== undefined) job.storageClass = batch.storageClass;
+  if (batch.metadata !== undefined) job.metadata = batch.metadata;
+  if (batch.mimetype !== undefined) job.mimetype = batch.mimetype;
+  if (batch.headers !== undefined) job.headers = batch.headers;
   if (batch.timeoutMs !== undefined) job.timeoutMs = batch.timeoutMs;
   return job;
 }

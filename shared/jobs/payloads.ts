@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ValidationError } from '../errors.js';
-import { normalizeMetadata } from '../s3/metadata.js';
+import { assertSystemHeaderName, normalizeMetadata } from '../s3/metadata.js';
 import { assertTagKey, assertTags, MAX_TAGS } from '../s3/tagging.js';
 import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
 
@@ -52,11 +52,16 @@ const profile = z
 const bucketName = z.string().superRefine(check<string>((v, f) => assertBucketName(v, f)));
 const objectKey = z.string().superRefine(check<string>((v, f) => assertKey(v, f)));
 const metadata = z.record(z.string(), z.string()).superRefine(check<Record<string, string>>((v, f) => void normalizeMetadata(v, f)));
-const headers = z.record(z.string(), z.string());
+/** System headers by name (checked here too, so a bad name is refused at enqueue time, not by the worker). */
+const headers = z.record(z.string(), z.string()).superRefine(
+  check<Record<string, string>>((v) => {
+    for (const name of Object.keys(v as Record<string, string>)) assertSystemHeaderName(name.toLowerCase(), `$.${name}`);
+  }),
+);
 const objectAcl = z.union([z.enum(CANNED_ACLS.object), z.literal('replicate-source')], {
   error: `must be a canned ACL (${CANNED_ACLS.object.join(', ')}) or "replicate-source"`,
 });
-const storageClass = z.enum(STORAGE_CLASSES);
+const storageClass = z.enum(STORAGE_CLASSES, { error: (issue) => `${JSON.stringify(issue.input)} is not a storage class; allowed: ${STORAGE_CLASSES.join(', ')}` });
 const etag = z.string().min(1).max(200);
 /** Per-job deadline in ms; null disables it (the worker's default applies when absent). */
 const timeoutMs = z.union([z.number().int().positive().max(7 * 24 * 3600 * 1000), z.null()]);
@@ -298,6 +303,9 @@ export const copyBatchJobSchema = z.strictObject({
   destination: z.strictObject({ bucket: bucketName, prefix: z.string().max(1024) }),
   acl: objectAcl,
   storageClass: storageClass.optional(),
+  metadata: metadata.optional(),
+  mimetype: z.string().min(1).max(256).optional(),
+  headers: headers.optional(),
   objects: batchObjects(z.strictObject({ key: objectKey, slot: runSlot, versionId: versionId.optional() })),
 });
 

@@ -470,6 +470,13 @@ export function planCopyHeaders(opts: CopyMetadataOptions, sourceHead?: ObjectHe
  * Validates `headers` / `mimetype` of a change and merges them into one lower-case map of system
  * headers ('' = remove). Values are trimmed (HTTP strips surrounding blanks anyway).
  */
+/** Throws naming `field` unless `name` (lower case) is one of SYSTEM_HEADERS. */
+export function assertSystemHeaderName(name: string, field: string): void {
+  if (!(SYSTEM_HEADERS as readonly string[]).includes(name)) {
+    throw new ValidationError(field, `is not a header that can be set here; allowed: ${SYSTEM_HEADERS.join(', ')} (use metadata for x-amz-meta-*, and the acl option for ACLs)`);
+  }
+}
+
 /**
  * Validates system headers a caller wants to set (names from SYSTEM_HEADERS only, printable ASCII
  * values, a real media type for `mimetype`) into one lower-case map. `field` prefixes the names in
@@ -484,9 +491,7 @@ export function checkHeaderOverrides(headers: unknown, mimetype: unknown, field:
     for (const [rawName, rawValue] of Object.entries(headers)) {
       const name = rawName.toLowerCase();
       const at = join(field, `headers.${rawName}`);
-      if (!(SYSTEM_HEADERS as readonly string[]).includes(name)) {
-        throw new ValidationError(at, `is not a header that can be set here; allowed: ${SYSTEM_HEADERS.join(', ')} (use metadata for x-amz-meta-*, and the acl option for ACLs)`);
-      }
+      assertSystemHeaderName(name, at);
       if (Object.hasOwn(out, name)) {
         throw new ValidationError(at, 'is given twice (header names are case-insensitive)');
       }

@@ -79,19 +79,24 @@ describe('copy runs in batches', () => {
     const src = await freshBucket('cr-dead-src');
     const dst = await freshBucket('cr-dead-dst');
     const all = Array.from({ length: 30 }, (_, i) => `d/${String(i).padStart(2, '0')}.txt`);
-    await putObjects(src, all);
+    await putObjects(src, all, { metadata: { origin: 'src' } });
     const manifest = join(env.dir, 'dead.csv');
     writeFileSync(manifest, all.map((k) => `${src.name},${k}\n`).join(''));
     const gone = all[13]!;
     await src.delete(gone);
     await env.startWorker({ worker: { concurrency: 2 } });
     const report = join(env.dir, 'dead-report.csv');
-    const result = await env.cli(['copy-run', '--bucket', src.name, '--manifest', manifest, '--to', dst.name, '--acl', 'private', '--profile', PROFILE, '--batch-size', '10', '--report', report, '--fail-threshold', 'off']);
+    // With the copy job's options: the copies' metadata replaced, a system header set.
+    const result = await env.cli(['copy-run', '--bucket', src.name, '--manifest', manifest, '--to', dst.name, '--acl', 'private', '--profile', PROFILE, '--batch-size', '10', '--report', report, '--fail-threshold', 'off', '--metadata', 'stage=copied', '--header', 'cache-control=max-age=9']);
     expect(result.code, result.stderr).toBe(1);
     const runId = (await env.store.list())[0]!.id;
     expect(await env.store.get(runId)).toMatchObject({ state: 'completed', enqueued: 30, completed: 29, deadLettered: 1 });
     const byKey = expectEveryKeyOnce(readReport(report).rows, all);
     expect(byKey.get(gone)).toMatchObject({ status: 'dead-lettered', errorCode: expect.stringMatching(/^(NotFound|NoSuchKey)$/) });
+    for (const key of [all[0]!, all[12]!, all[29]!]) {
+      const head = await dst.head(key);
+      expect([head.metadata, head.headers['cache-control']], key).toEqual([{ stage: 'copied' }, 'max-age=9']);
+    }
 
     const redis = createRedis();
     const deadLetters = new Queue(deadLetterQueueName(env.queue), { connection: redis, prefix: PREFIX });
@@ -99,7 +104,7 @@ describe('copy runs in batches', () => {
       // The dead letter is the object's own copy job, not its batch.
       const record = (await Job.fromId<DeadLetterRecord>(deadLetters, `${runId}-13`))!.data;
       expect(record).toMatchObject({ name: 'copy', kind: 'copy', reason: 'permanent', runId });
-      expect(record.payload).toEqual({ kind: 'copy', profile: PROFILE, source: { bucket: src.name, key: gone }, destination: { bucket: dst.name, key: gone }, acl: 'private', runId, runSlot: 13 });
+      expect(record.payload).toEqual({ kind: 'copy', profile: PROFILE, source: { bucket: src.name, key: gone }, destination: { bucket: dst.name, key: gone }, acl: 'private', metadata: { stage: 'copied' }, headers: { 'cache-control': 'max-age=9' }, runId, runSlot: 13 });
       expect(await deadLetters.count()).toBe(1);
 
       await src.put(gone, 'back again');
@@ -107,6 +112,7 @@ describe('copy runs in batches', () => {
       expect(retried.code, retried.stderr).toBe(0);
       await until(async () => ((await env.store.get(runId))?.deadLettered === 0 ? true : undefined), 15_000, 'the retried copy to be counted');
       expect((await dst.getBuffer(gone)).toString()).toBe('back again');
+      expect((await dst.head(gone)).metadata).toEqual({ stage: 'copied' });
       expect(await env.store.get(runId)).toMatchObject({ completed: 30, deadLettered: 0 });
     } finally {
       await deadLetters.close();

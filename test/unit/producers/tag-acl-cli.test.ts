@@ -84,3 +84,29 @@ describe('s3jobs tag-run / acl-run', () => {
     expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--set', 'x=y', '--tag', 'a=1']), '--tag', /does not apply to migrate-metadata/);
   });
 });
+
+describe('s3jobs copy-run', () => {
+  it('takes the copy job\'s options (storage class, metadata, Content-Type, system headers), only those given', async () => {
+    const { parseMigrateArgs } = await import('../../../producers/cli/migrate.js');
+    const base = ['--bucket', 'media', '--prefix', '2023/', '--to', 'archive/old/', '--acl', 'private'];
+    const plain = parseMigrateArgs(base, 'copy');
+    if (plain.help) throw new Error('help');
+    expect(plain.request.spec).toEqual({ profile: 'default', bucket: 'media', prefix: '2023/', operation: { kind: 'copy', bucket: 'archive', prefix: 'old/', acl: 'private' } });
+    const full = parseMigrateArgs([...base, '--storage-class', 'STANDARD_IA', '--metadata', 'owner=ann', '--mimetype', 'image/png', '--header', 'cache-control=max-age=60', '--batch-size', '50'], 'copy');
+    if (full.help) throw new Error('help');
+    expect(full.request.spec?.operation).toEqual({ kind: 'copy', bucket: 'archive', prefix: 'old/', acl: 'private', storageClass: 'STANDARD_IA', metadata: { owner: 'ann' }, mimetype: 'image/png', headers: { 'cache-control': 'max-age=60' } });
+    expect(full.request.batchSize).toBe(50);
+  });
+
+  it('refuses what does not apply, naming the flag', async () => {
+    const { parseMigrateArgs } = await import('../../../producers/cli/migrate.js');
+    const base = ['--bucket', 'media', '--to', 'archive', '--acl', 'private'];
+    expectUsage(() => parseMigrateArgs([...base, '--set', 'a=b'], 'copy'), '--set', /does not apply to copy-run/);
+    expectUsage(() => parseMigrateArgs([...base, '--storage-class', 'COLD'], 'copy'), '--storage-class', /COLD/);
+    expectUsage(() => parseMigrateArgs([...base, '--header', 'x-custom=1'], 'copy'), '--header x-custom', /is not a header that can be set here; allowed: content-type, cache-control/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--tag', 'a=1', '--metadata', 'a=b'], 'tagging'), '--metadata', /does not apply to tag-run/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--mimetype', 'text/plain'], 'acl'), '--mimetype', /does not apply to acl-run/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--set', 'x=y', '--metadata', 'a=b']), '--metadata', /does not apply to migrate-metadata \(use --set\/--remove\)/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--set', 'x=y', '--to', 'b']), '--to', /does not apply to migrate-metadata \(see s3jobs copy-run\)/);
+  });
+});
