@@ -17,6 +17,7 @@ import { parseTagFlags } from './tag.js';
 import { deliverBatchOpsReport, reportTargetText, storedReportTarget, type DeliveredReport, type ReportTarget } from '../migrate/deliver-report.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, operationJobFor, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec, type RunOperation } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
+import { describeChanges, describeSelection } from '../migrate/describe-spec.js';
 import {
   booleanFlag,
   GLOBAL_OPTIONS,
@@ -404,28 +405,6 @@ export function migrationExitCode(result: MigrationResult): number {
   if (result.interrupted) return EXIT_INTERRUPTED;
   if (result.run.state === 'stopped' || result.run.deadLettered > 0) return ExitCode.Failed;
   return ExitCode.Ok;
-}
-
-function describeChanges(spec: MigrationSpec): string {
-  const op = spec.operation;
-  if (op?.kind === 'acl') return `ACL ${op.acl}`;
-  if (op?.kind === 'copy') return `copy to s3://${op.bucket}/${op.prefix} (ACL ${op.acl}${op.storageClass === undefined ? '' : `, ${op.storageClass}`})`;
-  if (op?.kind === 'tagging') return `${op.mode === 'merge' ? 'merge' : 'replace'} tags ${Object.entries(op.tags).map(([k, v]) => `${k}=${v}`).join(', ')}${op.remove === undefined ? '' : `; remove ${op.remove.join(', ')}`}`;
-  const parts: string[] = [];
-  for (const [k, v] of Object.entries(spec.set ?? {})) parts.push(`set ${k}=${v}`);
-  for (const k of spec.remove ?? []) parts.push(`remove ${k}`);
-  if (spec.mimetypeFromExtension === true) parts.push('Content-Type from the extension');
-  for (const [k, v] of Object.entries(spec.headers ?? {})) parts.push(`${k}: ${v}`);
-  parts.push(`ACL ${spec.acl}`);
-  return parts.join('; ');
-}
-
-function describeSelection(spec: MigrationSpec): string {
-  const parts = [`s3://${spec.bucket}/${spec.prefix ?? ''}`];
-  if (spec.filter?.glob !== undefined) parts.push(`keys matching ${spec.filter.glob}`);
-  if (spec.filter?.minSize !== undefined) parts.push(`at least ${formatCount(spec.filter.minSize)} bytes`);
-  if (spec.filter?.maxSize !== undefined) parts.push(`at most ${formatCount(spec.filter.maxSize)} bytes`);
-  return parts.join(', ');
 }
 
 /** Pure: the dry run's report. */

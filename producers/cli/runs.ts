@@ -19,6 +19,7 @@ import { describeHolder, RunLease } from '../migrate/lease.js';
 import { canonicalJson, MIGRATION_KIND, type MigrationSpec } from '../migrate/migration.js';
 import { finishedOf, formatAge, formatCount, summaryTable } from '../migrate/progress.js';
 import { ReportFile } from '../migrate/report.js';
+import { describeChanges, describeSelection } from '../migrate/describe-spec.js';
 import { cancelQueuedRunJobs, purgeRunDeadLetters, unfinishedRunJobs } from '../migrate/run-jobs.js';
 import { booleanFlag, GLOBAL_OPTIONS, globalsFrom, parseCommandLine, parseInteger, stringFlag, type GlobalOptions, type Parsed } from './args.js';
 import { closeRedis, connectRedis, isoTime, loadCliConfig, printJson, type CliCommand, type CliIo } from './context.js';
@@ -197,18 +198,12 @@ export function parseRunArgs(argv: readonly string[]): Parsed<{ request: RunRequ
   };
 }
 
-/** Pure: what the run changes, in words (other kinds of runs: their spec as JSON). */
+/** Pure: what the run covers and changes, in words (other kinds of runs: their spec as JSON). */
 function describeSpec(kind: string, spec: unknown): string[] {
   if (kind !== MIGRATION_KIND || spec === null || typeof spec !== 'object') return [`  spec:        ${canonicalJson(spec)}`];
   const s = spec as Partial<MigrationSpec>;
-  const changes: string[] = [];
-  for (const [k, v] of Object.entries(s.set ?? {})) changes.push(`set ${k}=${v}`);
-  for (const k of s.remove ?? []) changes.push(`remove ${k}`);
-  if (s.mimetypeFromExtension === true) changes.push('Content-Type from the extension');
-  for (const [k, v] of Object.entries(s.headers ?? {})) changes.push(`${k}: ${v}`);
-  const filter = s.filter === undefined ? [] : [`  filter:      ${canonicalJson(s.filter)}`];
-  const objects = s.manifest === undefined ? `s3://${s.bucket ?? '?'}/${s.prefix ?? ''}` : `of s3://${s.bucket ?? '?'} named in the manifest ${s.manifest}`;
-  return [`  objects:     ${objects} (profile ${s.profile ?? '?'})`, ...filter, `  change:      ${changes.join('; ') || '-'}`, `  acl:         ${s.acl ?? '-'}`];
+  const filter = s.filter === undefined || s.manifest !== undefined ? [] : [`  filter:      ${canonicalJson(s.filter)}`];
+  return [`  objects:     ${describeSelection({ ...s, filter: undefined })} (profile ${s.profile ?? '?'})`, ...filter, `  change:      ${describeChanges(s)}`];
 }
 
 export interface RunDetails {
