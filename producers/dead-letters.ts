@@ -18,7 +18,7 @@
  */
 import { Job } from 'bullmq';
 import { S3JobsError, ValidationError, ErrorCodes } from '../shared/errors.js';
-import { singleJobsOf, validateJob, type CopyBatchJob, type JobPayload, type MetadataRewriteBatchJob } from '../shared/jobs/index.js';
+import { isBatchJob, singleJobsOf, validateJob, type BatchJob, type JobPayload } from '../shared/jobs/index.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 import { deadLetterJobId } from '../shared/queue/names.js';
 import type { EnqueueOptions, S3JobsProducer } from './producer.js';
@@ -244,7 +244,7 @@ export class DeadLetters {
     const job = await this.#get(jobId);
     const record = toRecord(job, this.#producer.queueName);
     const payload = payloadForRetry(record, options.payloadPatch);
-    if (payload.kind === 'metadata-rewrite-batch' || payload.kind === 'copy-batch') return this.#retryBatch(job, record, payload, options);
+    if (isBatchJob(payload)) return this.#retryBatch(job, record, payload, options);
     const requeuedAs = requeueIdFor(record);
 
     // A copy of the job still in the main queue in the `failed` state is the original, left there
@@ -269,8 +269,9 @@ export class DeadLetters {
    * single jobs they stand for (`<runId>-<slot>`, like an object's own dead letter), in one
    * all-or-nothing add; then the record goes.
    */
-  async #retryBatch(job: Job, record: DeadLetterRecord, batch: MetadataRewriteBatchJob | CopyBatchJob, options: RetryOptions): Promise<RetryOutcome> {
-    const items = singleJobsOf(batch).map(({ slot, job: payload }) => ({ payload, options: { ...options.enqueue, jobId: `${batch.runId}-${slot}`, replacesDeadLetter: true } }));
+  async #retryBatch(job: Job, record: DeadLetterRecord, batch: BatchJob, options: RetryOptions): Promise<RetryOutcome> {
+    const singles = singleJobsOf(batch);
+    const items = singles.map(({ slot, job: payload }) => ({ payload, options: { ...options.enqueue, jobId: `${batch.runId}-${slot}`, replacesDeadLetter: true } }));
     let added;
     try {
       added = await this.#producer.addBulk(items);
@@ -283,7 +284,7 @@ export class DeadLetters {
       throw err;
     }
     await this.#producer.deadLetters.remove(job.id ?? record.jobId);
-    return { jobId: record.jobId, requeuedAs: added.map((a) => a.jobId).join(', '), kind: batch.kind === 'copy-batch' ? 'copy' : 'metadata-rewrite', alreadyQueued: false };
+    return { jobId: record.jobId, requeuedAs: added.map((a) => a.jobId).join(', '), kind: singles[0]!.job.kind, alreadyQueued: false };
   }
 
   /**

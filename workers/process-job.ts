@@ -16,7 +16,7 @@
  */
 import { DelayedError, type Job } from 'bullmq';
 import { resolveProfile, type S3JobsConfig } from '../shared/config/config.js';
-import { BATCH_KINDS, JOB_KINDS, validateJob, type JobKind, type JobPayload, type JobResult } from '../shared/jobs/index.js';
+import { isBatchJob, JOB_KINDS, validateJob, type JobKind, type JobPayload, type JobResult } from '../shared/jobs/index.js';
 import type { Logger } from '../shared/log/logger.js';
 import type { MultipartCopyOptions, S3Bucket } from '../shared/s3/index.js';
 import type { BucketCache } from './bucket-cache.js';
@@ -137,7 +137,7 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
       const timeoutMs = resolveJobTimeout(payload.timeoutMs, deps.config.worker.jobTimeoutMs);
       const deadline = createJobDeadline({
         // A batch's deadline is per object (the processor applies it); the batch takes what they take.
-        timeoutMs: (BATCH_KINDS as readonly string[]).includes(payload.kind) ? null : timeoutMs,
+        timeoutMs: isBatchJob(payload) ? null : timeoutMs,
         // A lost lock stops the job through `deadline.abort()` (abortJob), not a signal of its own.
         signals: [deps.shutdownSignal, signal],
       });

@@ -610,8 +610,8 @@ The run:
   --window N                 at most N objects waiting in the queue: listing pauses while it is
                              full, so Redis memory stays bounded (default ${formatCount(DEFAULT_WINDOW)};
                              a resumed run keeps its own unless this is given)
-  --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1; migrate-metadata and
-                             copy-run). A waiting job costs Redis ~1 KB whatever it carries: use
+  --batch-size N             objects per job, 1-${MAX_BATCH_OBJECTS} (default 1). A waiting job costs
+                             Redis ~1 KB whatever it carries, and each costs BullMQ's round trips: use
                              50-100 for runs of millions of objects.
                              Each object is still retried, dead-lettered and reported on its own.
                              A resumed run keeps its own unless this is given
@@ -689,7 +689,7 @@ report (in S3 Batch Operations' form too, uploaded to its --report-to).`;
 const TAG_RUN_HELP = commandHelp({
   usage: 's3jobs tag-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --tag KEY=VALUE ... [--merge [--remove KEY ...]] [run flags]',
   summary: `Sets the tags of every object under a prefix or named in a manifest — a resumable bulk run with
-one tagging job per object (no copy: ETags, metadata and ACLs stay). The --tag pairs replace each
+one tagging job per object, or --batch-size N per job (no copy: ETags, metadata and ACLs stay). The --tag pairs replace each
 object's tags, or with --merge are set over them (--remove takes keys out; an object that would end
 with more than 10 tags is dead-lettered). A manifest row's version id tags that version.
 
@@ -710,7 +710,8 @@ ${RUN_FLAGS_NOTE}`,
 const ACL_RUN_HELP = commandHelp({
   usage: 's3jobs acl-run --bucket B (--prefix P | --manifest FILE|s3://B/K) --acl ACL [run flags]',
   summary: `Puts a canned ACL on every object under a prefix or named in a manifest — a resumable bulk run
-with one acl job per object (no copy). A manifest row's version id targets that version.
+with one acl job per object, or --batch-size N per job (no copy). A manifest row's version id
+targets that version.
 
 ${RUN_FLAGS_NOTE}`,
   examples: ['s3jobs acl-run --bucket media --prefix public/ --acl public-read', 's3jobs acl-run --bucket media --manifest ./private.csv --acl private'],

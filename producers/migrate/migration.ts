@@ -22,7 +22,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { JobsOptions, Queue } from 'bullmq';
 import { S3JobsError, ValidationError } from '../../shared/errors.js';
-import { copyTargetKey, MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type CopyBatchJob, type CopyJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
+import { copyTargetKey, isBatchJob, MAX_BATCH_OBJECTS, runBatchJobId, validateJob, type AclJob, type BatchJob, type CopyBatchJob, type CopyJob, type MetadataRewriteBatchJob, type MetadataRewriteJob, type TaggingJob } from '../../shared/jobs/index.js';
 import { mimetypeFromKey } from '../../shared/s3/mime.js';
 import { isTransientS3Failure } from '../../shared/s3/retry-rules.js';
 import { assertKey } from '../../shared/s3/validation.js';
@@ -120,8 +120,8 @@ export interface MigrationOptions {
   window?: number | undefined;
   /**
    * Objects per job (1..1000, within one listing page). Default 1: one job per object. Larger
-   * values enqueue `metadata-rewrite-batch` jobs (`copy-batch` for a copy run; tagging and acl runs
-   * have no batches), which cost Redis ~1 KB each
+   * values enqueue batch jobs (`metadata-rewrite-batch`, or `copy-batch`, `tagging-batch`,
+   * `acl-batch` for those runs), which cost Redis ~1 KB each
    * whatever they carry, so a run of millions of objects fits one Redis; every object still gets
    * its own retries, dead letter and report row. A page is split by key bytes too, so a batch
    * stays under the batch payload limit with the longest keys. A resumed run without it goes on
@@ -262,9 +262,14 @@ function copyOptionsOf(operation: Extract<RunOperation, { kind: 'copy' }>): Pick
   };
 }
 
-/** The batch job of a run: a copy run's `copy-batch`, else a `metadata-rewrite-batch`. */
-export function batchJobFor(spec: MigrationSpec, objects: BatchEntry[], runId: string): MetadataRewriteBatchJob | CopyBatchJob {
-  return spec.operation?.kind === 'copy' ? copyBatchFor(spec, spec.operation, objects, runId) : rewriteBatchFor(spec, objects, runId);
+/** The batch job of a run: a `metadata-rewrite-batch`, or its operation's (`copy-batch`, `tagging-batch`, `acl-batch`). */
+export function batchJobFor(spec: MigrationSpec, objects: BatchEntry[], runId: string): BatchJob {
+  const operation = spec.operation;
+  if (operation === undefined) return rewriteBatchFor(spec, objects, runId);
+  if (operation.kind === 'copy') return copyBatchFor(spec, operation, objects, runId);
+  const common = { profile: spec.profile, runId, bucket: spec.bucket, objects };
+  if (operation.kind === 'acl') return { kind: 'acl-batch', ...common, acl: operation.acl };
+  return { kind: 'tagging-batch', ...common, tags: operation.tags, ...(operation.mode === undefined ? {} : { mode: operation.mode }), ...(operation.remove === undefined ? {} : { remove: operation.remove }) };
 }
 
 /** An object of a batch: its key and slot, and the version a manifest row named (copy batches only). */
@@ -428,8 +433,6 @@ function assertOptions(spec: MigrationSpec, options: MigrationOptions): void {
   if (spec.operation !== undefined) {
     if (spec.set !== undefined || spec.remove !== undefined || spec.headers !== undefined || spec.mimetypeFromExtension === true || spec.acl !== undefined)
       throw new ValidationError('spec', `a ${spec.operation.kind} run changes no metadata: give no set, remove, headers, mimetypeFromExtension or acl`);
-    if ((options.batchSize ?? 1) > 1 && spec.operation.kind !== 'copy')
-      throw new ValidationError('batchSize', `a ${spec.operation.kind} run enqueues one job per object (batches are for metadata rewrites and copies)`);
   } else if (spec.set === undefined && spec.remove === undefined && spec.headers === undefined && spec.mimetypeFromExtension !== true)
     throw new ValidationError('spec', 'nothing to change: give set, remove, headers or mimetypeFromExtension');
   else if (spec.acl === undefined) throw new ValidationError('acl', 'is required: each rewrite is a copy onto the object, which resets its ACL');
@@ -705,10 +708,10 @@ class MigrationDriver {
 
   /**
    * The jobs of a saved page, each with the object slots it carries and its Redis key: one job per
-   * object, or batches (`metadata-rewrite-batch`, `copy-batch`) when the page was saved with a
+   * object, or batches (`metadata-rewrite-batch`, `copy-batch`, ...) when the page was saved with a
    * batch size (a replay cuts the page as it was cut then).
    */
-  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | MetadataRewriteBatchJob | CopyBatchJob | TaggingJob | AclJob | CopyJob; opts: JobsOptions }; slots: number[]; key: string }[] {
+  #jobsOf(saved: PendingPage): { job: { name: string; data: MetadataRewriteJob | BatchJob | TaggingJob | AclJob | CopyJob; opts: JobsOptions }; slots: number[]; key: string }[] {
     const operation = this.#spec.operation;
     const page = { ...saved, items: saved.items.filter((item) => problemOf(item, operation !== undefined) === undefined) };
     const batchSize = page.batchSize ?? 1;
@@ -762,9 +765,9 @@ class MigrationDriver {
         const slots = j.slots.filter((slot) => missing.has(slot));
         if (slots.length === 0) return [];
         const batch = j.job.data;
-        if (slots.length === j.slots.length || (batch.kind !== 'metadata-rewrite-batch' && batch.kind !== 'copy-batch')) return [j];
+        if (slots.length === j.slots.length || !isBatchJob(batch)) return [j];
         // Only the objects still to do, under the batch's own id.
-        const data = batch.kind === 'copy-batch' ? { ...batch, objects: batch.objects.filter((o) => missing.has(o.slot)) } : { ...batch, objects: batch.objects.filter((o) => missing.has(o.slot)) };
+        const data = { ...batch, objects: batch.objects.filter((o) => missing.has(o.slot)) } as BatchJob;
         return [{ ...j, job: { ...j.job, data }, slots }];
       });
     }

@@ -5,7 +5,7 @@
  * as it, so an operator's `dlq retry` re-runs that one object. Pure.
  */
 import { mimetypeFromKey } from '../s3/mime.js';
-import type { CopyBatchJob, CopyJob, MetadataRewriteBatchJob, MetadataRewriteJob } from './payloads.js';
+import type { AclBatchJob, AclJob, BatchJob, CopyBatchJob, CopyJob, MetadataRewriteBatchJob, MetadataRewriteJob, TaggingBatchJob, TaggingJob } from './payloads.js';
 
 export type BatchObject = MetadataRewriteBatchJob['objects'][number];
 
@@ -55,8 +55,38 @@ export function copyBatchObjectJob(batch: CopyBatchJob, object: CopyBatchJob['ob
   return job;
 }
 
+/** The `tagging` or `acl` job an object of a `tagging-batch` / `acl-batch` stands for. Pure. */
+export function tagAclBatchObjectJob(batch: TaggingBatchJob, object: TaggingBatchJob['objects'][number]): TaggingJob;
+export function tagAclBatchObjectJob(batch: AclBatchJob, object: AclBatchJob['objects'][number]): AclJob;
+export function tagAclBatchObjectJob(batch: TaggingBatchJob | AclBatchJob, object: TaggingBatchJob['objects'][number]): TaggingJob | AclJob {
+  const common = {
+    profile: batch.profile,
+    bucket: batch.bucket,
+    key: object.key,
+    ...(object.versionId === undefined ? {} : { versionId: object.versionId }),
+    ...(batch.timeoutMs === undefined ? {} : { timeoutMs: batch.timeoutMs }),
+    runId: batch.runId,
+    runSlot: object.slot,
+  };
+  if (batch.kind === 'acl-batch') return { kind: 'acl', ...common, acl: batch.acl };
+  return { kind: 'tagging', ...common, tags: batch.tags, ...(batch.mode === undefined ? {} : { mode: batch.mode }), ...(batch.remove === undefined ? {} : { remove: batch.remove }) };
+}
+
+/** The single job an object of any batch stands for. Pure. */
+export function singleJobOf(batch: BatchJob, object: BatchJob['objects'][number]): MetadataRewriteJob | CopyJob | TaggingJob | AclJob {
+  switch (batch.kind) {
+    case 'metadata-rewrite-batch':
+      return batchObjectJob(batch, object);
+    case 'copy-batch':
+      return copyBatchObjectJob(batch, object);
+    case 'tagging-batch':
+      return tagAclBatchObjectJob(batch, object);
+    case 'acl-batch':
+      return tagAclBatchObjectJob(batch, object);
+  }
+}
+
 /** Each object of a batch as the single job it stands for, with its slot. Pure. */
-export function singleJobsOf(batch: MetadataRewriteBatchJob | CopyBatchJob): { slot: number; job: MetadataRewriteJob | CopyJob }[] {
-  if (batch.kind === 'copy-batch') return batch.objects.map((object) => ({ slot: object.slot, job: copyBatchObjectJob(batch, object) }));
-  return batch.objects.map((object) => ({ slot: object.slot, job: batchObjectJob(batch, object) }));
+export function singleJobsOf(batch: BatchJob): { slot: number; job: MetadataRewriteJob | CopyJob | TaggingJob | AclJob }[] {
+  return batch.objects.map((object) => ({ slot: object.slot, job: singleJobOf(batch, object) }));
 }

@@ -12,10 +12,10 @@ import { assertTagKey, assertTags, MAX_TAGS } from '../s3/tagging.js';
 import { assertBucketName, assertCannedAcl, assertKey, assertStorageClass, CANNED_ACLS, STORAGE_CLASSES } from '../s3/validation.js';
 
 /** Job kinds, also used as BullMQ job names. */
-export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync', 'tagging', 'acl', 'copy-batch'] as const;
+export const JOB_KINDS = ['copy', 'metadata-rewrite', 'metadata-rewrite-batch', 'bucket', 'sync', 'tagging', 'acl', 'copy-batch', 'tagging-batch', 'acl-batch'] as const;
 
 /** The kinds that carry several objects of one run, each run (and dead-lettered) as its own single job. */
-export const BATCH_KINDS: readonly JobKind[] = ['metadata-rewrite-batch', 'copy-batch'];
+export const BATCH_KINDS: readonly JobKind[] = ['metadata-rewrite-batch', 'copy-batch', 'tagging-batch', 'acl-batch'];
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Largest serialized payload a producer accepts (metadata ≤ 2 KB, so real jobs are far below). */
@@ -260,22 +260,33 @@ const tagSet = z.record(z.string(), z.string()).superRefine(check<Record<string,
  * whole set (empty: no tags); `merge` reads the current tags, sets `tags` over them and takes
  * `remove` out (the object may end with at most 10). `versionId` targets that version.
  */
-export const taggingJobSchema = z
-  .strictObject({
+/** The tag changes: a single `tagging` job's, and every object's of a `tagging-batch`. */
+const taggingChanges = {
+  mode: z.enum(['replace', 'merge']).optional(),
+  tags: tagSet,
+  remove: z
+    .array(z.string().superRefine(check<string>((v, f) => assertTagKey(String(v), f))))
+    .max(MAX_TAGS * 5)
+    .optional(),
+};
+
+/** The rules between those changes, for both kinds (an object of a batch is dead-lettered as a single job). */
+function withTaggingRules<T extends z.ZodType<{ mode?: 'replace' | 'merge' | undefined; tags: Record<string, string>; remove?: string[] | undefined }>>(schema: T): T {
+  return schema
+    .refine((j) => !(j.remove !== undefined && j.mode !== 'merge'), { message: 'remove applies to mode "merge" only (a replace sets the whole tag set)', path: ['remove'] })
+    .refine((j) => !(j.remove ?? []).some((k) => Object.hasOwn(j.tags, k)), { message: 'a tag key is both set and removed; give it in one of them', path: ['remove'] });
+}
+
+export const taggingJobSchema = withTaggingRules(
+  z.strictObject({
     kind: z.literal('tagging'),
     ...common,
     bucket: bucketName,
     key: objectKey,
     versionId: versionId.optional(),
-    mode: z.enum(['replace', 'merge']).optional(),
-    tags: tagSet,
-    remove: z
-      .array(z.string().superRefine(check<string>((v, f) => assertTagKey(String(v), f))))
-      .max(MAX_TAGS * 5)
-      .optional(),
-  })
-  .refine((j) => !(j.remove !== undefined && j.mode !== 'merge'), { message: 'remove applies to mode "merge" only (a replace sets the whole tag set)', path: ['remove'] })
-  .refine((j) => !(j.remove ?? []).some((k) => Object.hasOwn(j.tags, k)), { message: 'a tag key is both set and removed; give it in one of them', path: ['remove'] });
+    ...taggingChanges,
+  }),
+);
 
 /** `acl`: put a canned ACL on an object (PUT ?acl), without copying it. `versionId` targets that version. */
 export const aclJobSchema = z.strictObject({
@@ -286,6 +297,9 @@ export const aclJobSchema = z.strictObject({
   versionId: versionId.optional(),
   acl: z.enum(CANNED_ACLS.object, { error: `must be a canned ACL: ${CANNED_ACLS.object.join(', ')}` }),
 });
+
+/** A batch's objects that may name a version (a manifest row's). */
+const versionedObjects = batchObjects(z.strictObject({ key: objectKey, slot: runSlot, versionId: versionId.optional() }));
 
 /**
  * `copy-batch`: a copy run's server-side copies of several objects of one page, as one BullMQ job
@@ -306,10 +320,36 @@ export const copyBatchJobSchema = z.strictObject({
   metadata: metadata.optional(),
   mimetype: z.string().min(1).max(256).optional(),
   headers: headers.optional(),
-  objects: batchObjects(z.strictObject({ key: objectKey, slot: runSlot, versionId: versionId.optional() })),
+  objects: versionedObjects,
+});
+
+/** `tagging-batch`: a tagging run's tag changes for several objects of one page (see copy-batch). */
+export const taggingBatchJobSchema = withTaggingRules(
+  z.strictObject({
+    kind: z.literal('tagging-batch'),
+    profile,
+    timeoutMs: timeoutMs.optional(),
+    runId: common.runId.unwrap(),
+    bucket: bucketName,
+    objects: versionedObjects,
+    ...taggingChanges,
+  }),
+);
+
+/** `acl-batch`: an ACL run's canned ACL for several objects of one page (see copy-batch). */
+export const aclBatchJobSchema = z.strictObject({
+  kind: z.literal('acl-batch'),
+  profile,
+  timeoutMs: timeoutMs.optional(),
+  runId: common.runId.unwrap(),
+  bucket: bucketName,
+  objects: versionedObjects,
+  acl: z.enum(CANNED_ACLS.object, { error: `must be a canned ACL: ${CANNED_ACLS.object.join(', ')}` }),
 });
 
 export type CopyJob = z.infer<typeof copyJobSchema>;
+export type TaggingBatchJob = z.infer<typeof taggingBatchJobSchema>;
+export type AclBatchJob = z.infer<typeof aclBatchJobSchema>;
 export type CopyBatchJob = z.infer<typeof copyBatchJobSchema>;
 export type TaggingJob = z.infer<typeof taggingJobSchema>;
 export type AclJob = z.infer<typeof aclJobSchema>;
@@ -317,7 +357,13 @@ export type MetadataRewriteJob = z.infer<typeof metadataRewriteJobSchema>;
 export type BucketJob = z.infer<typeof bucketJobSchema>;
 export type SyncJob = z.infer<typeof syncJobSchema>;
 export type MetadataRewriteBatchJob = z.infer<typeof metadataRewriteBatchJobSchema>;
-export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | CopyBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
+export type JobPayload = CopyJob | MetadataRewriteJob | MetadataRewriteBatchJob | CopyBatchJob | TaggingBatchJob | AclBatchJob | BucketJob | SyncJob | TaggingJob | AclJob;
+/** The batch kinds' payloads: several objects of one run, each standing for a single job. */
+export type BatchJob = MetadataRewriteBatchJob | CopyBatchJob | TaggingBatchJob | AclBatchJob;
+
+export function isBatchJob(payload: JobPayload): payload is BatchJob {
+  return (BATCH_KINDS as readonly string[]).includes(payload.kind);
+}
 export type JobPayloadOf<K extends JobKind> = Extract<JobPayload, { kind: K }>;
 
 export const SCHEMAS = {
@@ -325,6 +371,8 @@ export const SCHEMAS = {
   'metadata-rewrite': metadataRewriteJobSchema,
   'metadata-rewrite-batch': metadataRewriteBatchJobSchema,
   'copy-batch': copyBatchJobSchema,
+  'tagging-batch': taggingBatchJobSchema,
+  'acl-batch': aclBatchJobSchema,
   bucket: bucketJobSchema,
   sync: syncJobSchema,
   tagging: taggingJobSchema,

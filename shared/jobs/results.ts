@@ -117,6 +117,21 @@ export interface CopyBatchJobResult extends ResultBase {
   changed: boolean;
 }
 
+/** A `tagging-batch` or `acl-batch`: what this attempt did to the batch's objects. */
+export interface TagAclBatchJobResult extends ResultBase {
+  kind: 'tagging-batch' | 'acl-batch';
+  objects: number;
+  /** Objects this attempt finished with success. */
+  completed: number;
+  /** Of those, the ones written (a merge that found the tags as wanted writes nothing). */
+  written: number;
+  /** Objects this attempt dead-lettered, each as its own tagging or acl job. */
+  deadLettered: number;
+  /** Objects an earlier attempt (or run of this job) had already finished: skipped. */
+  skipped: number;
+  changed: boolean;
+}
+
 export interface TaggingJobResult extends ResultBase {
   kind: 'tagging';
   /** False when a merge found the tags already as wanted (nothing was written). */
@@ -134,4 +149,4 @@ export interface AclJobResult extends ResultBase {
   changed: true;
 }
 
-export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | CopyBatchJobResult | BucketJobResult | SyncJobResult | TaggingJobResult | AclJobResult;
+export type JobResult = CopyJobResult | MetadataRewriteJobResult | MetadataRewriteBatchJobResult | CopyBatchJobResult | TagAclBatchJobResult | BucketJobResult | SyncJobResult | TaggingJobResult | AclJobResult;

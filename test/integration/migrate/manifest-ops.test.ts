@@ -1,7 +1,8 @@
 /**
  * Tagging and ACL runs over a manifest, on a store that has tags and ACLs (Ceph, AWS; s3rver has
  * neither): every good row's object checked afterwards with an independent GET ?tagging / ?acl,
- * every row once in the report, bad rows failed; a version id in the manifest targets that version.
+ * every row once in the report, bad rows failed (the ACL run in batches); a version id in the
+ * manifest targets that version.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +43,8 @@ describe('tagging and acl runs over a manifest', () => {
     const tagged = await env.cli(['tag-run', '--bucket', bucket.name, '--manifest', manifest, '--profile', PROFILE, '--tag', 'team=média', '--tag', 'stage=live', '--report', tagReport]);
     expect(tagged.code, tagged.stderr).toBe(1);
     const aclReport = join(env.dir, 'acl.csv');
-    const acled = await env.cli(['acl-run', '--bucket', bucket.name, '--manifest', manifest, '--profile', PROFILE, '--acl', 'public-read', '--report', aclReport]);
+    // The ACL run in acl-batch jobs of 100 (the tag run one job per object): both paths, same checks.
+    const acled = await env.cli(['acl-run', '--bucket', bucket.name, '--manifest', manifest, '--profile', PROFILE, '--acl', 'public-read', '--report', aclReport, '--batch-size', '100']);
     expect(acled.code, acled.stderr).toBe(1);
 
     for (const report of [tagReport, aclReport]) {
@@ -54,6 +56,7 @@ describe('tagging and acl runs over a manifest', () => {
     const runs = await env.store.list();
     expect(runs).toHaveLength(2);
     for (const run of runs) expect(run).toMatchObject({ state: 'completed', enqueued: ROWS, completed: ROWS - 3, deadLettered: 3 });
+    expect(runs.map((r) => r.batchSize ?? 1).sort((a, b) => a - b)).toEqual([1, 100]);
 
     const checks = await mapConcurrent(good, async (k) => ({ tags: await bucket.getTagging(k), acl: publicRead(await bucket.getAcl(k)) }), 16);
     expect(checks.filter((c) => c.tags.team !== 'média' || c.tags.stage !== 'live' || Object.keys(c.tags).length !== 2)).toEqual([]);

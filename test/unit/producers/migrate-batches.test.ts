@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { parseMigrateArgs } from '../../../producers/cli/migrate.js';
-import { BATCH_KEY_BYTES, batchesOf, batchJobFor, operationJobFor, rewriteBatchFor, rewriteJobFor, runMigration, type MigrationDeps, type MigrationSpec } from '../../../producers/migrate/migration.js';
+import { BATCH_KEY_BYTES, batchesOf, batchJobFor, operationJobFor, rewriteBatchFor, rewriteJobFor, runMigration, type MigrationDeps, type MigrationSpec, type RunOperation } from '../../../producers/migrate/migration.js';
 import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
 import { ValidationError } from '../../../shared/errors.js';
 import { MAX_BATCH_PAYLOAD_BYTES, runBatchJobId, singleJobsOf, validateJob, type CopyBatchJob, type CopyJob } from '../../../shared/jobs/index.js';
@@ -227,9 +227,23 @@ describe('copy runs in batches', () => {
     for (const objects of batches) expect(validateJob(batchJobFor(copySpec, objects, 'r'.repeat(100))).kind).toBe('copy-batch');
   });
 
-  it('tagging and acl runs still enqueue one job per object', async () => {
-    const deps = {} as MigrationDeps;
-    const tagSpec: MigrationSpec = { profile: 'default', bucket: 'b', operation: { kind: 'tagging', tags: { a: 'b' } } };
-    await expect(runMigration(deps, tagSpec, { batchSize: 10 })).rejects.toThrow(/batchSize: a tagging run enqueues one job per object \(batches are for metadata rewrites and copies\)/);
+  it('tagging and acl runs batch too: each object stands for the job a run without batches would enqueue, version included', () => {
+    const items: PendingPage['items'] = [[0, 'a.txt'], [1, 'b.txt', { versionId: 'v-1' }]];
+    const [objects] = batchesOf({ page: 0, items }, 10);
+    const operations: RunOperation[] = [{ kind: 'tagging', tags: { team: 'web' }, mode: 'merge', remove: ['old'] }, { kind: 'acl', acl: 'public-read' }];
+    for (const operation of operations) {
+      const runSpec: MigrationSpec = { profile: 'default', bucket: 'media', operation };
+      const batch = batchJobFor(runSpec, objects!, 'run-2');
+      expect(batch.kind).toBe(`${operation.kind}-batch`);
+      expect(validateJob(batch)).toEqual(batch);
+      expect(singleJobsOf(batch).map((s) => s.job)).toEqual(items.map(([index, key, extra]) => operationJobFor(runSpec, operation, key, extra?.versionId, 'run-2', index)));
+    }
+  });
+
+  it('a tagging batch keeps the single job\'s rules: remove only with merge, never a key both set and removed', () => {
+    const base = { kind: 'tagging-batch', profile: 'default', runId: 'r', bucket: 'media', objects: [{ key: 'a', slot: 0 }], tags: { a: '1' } };
+    expect(() => validateJob({ ...base, remove: ['b'] })).toThrow(/remove: remove applies to mode "merge" only/);
+    expect(() => validateJob({ ...base, mode: 'merge', remove: ['a'] })).toThrow(/remove: a tag key is both set and removed/);
+    expect(() => validateJob({ ...base, objects: [{ key: 'a', slot: 0 }, { key: 'b', slot: 0 }] })).toThrow(/two objects have the same slot/);
   });
 });
