@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
-import { runMigration, type MigrationSpec } from '../producers/migrate/migration.js';
+import { runMigration, type MigrationSpec, type RunOperation } from '../producers/migrate/migration.js';
 import { RunStore } from '../shared/runs/index.js';
 import { S3Bucket } from '../shared/s3/index.js';
 import type { Metadata } from '../shared/s3/metadata.js';
@@ -106,6 +106,8 @@ export interface OursOptions {
   batchSize?: number | undefined;
   /** Write V8 CPU profiles of the worker (bench/profiled-worker.ts) and the producer over the timed run into this folder. */
   profileDir?: string | undefined;
+  /** Another run than a metadata rewrite (`set` is then unused): a copy run, say. */
+  operation?: RunOperation | undefined;
 }
 
 /**
@@ -133,7 +135,7 @@ export async function ours(t: Target, o: OursOptions): Promise<Timing> {
     await new Promise((r) => setTimeout(r, 100));
   }
   const bucket = bucketAt(t);
-  const spec: MigrationSpec = { profile: PROFILE, bucket: t.bucket, prefix: o.prefix, set: o.set, acl: 'private' };
+  const spec: MigrationSpec = o.operation === undefined ? { profile: PROFILE, bucket: t.bucket, prefix: o.prefix, set: o.set, acl: 'private' } : { profile: PROFILE, bucket: t.bucket, prefix: o.prefix, operation: o.operation };
   let enqueued = 0;
   let completed = 0;
   if (o.profileDir !== undefined) worker.kill('SIGUSR2'); // the profile starts now
@@ -213,6 +215,11 @@ export function aws(dir: string, t: Target, prefix: string, set: Metadata): Prom
   return runPeer('/usr/bin/aws', ['s3', 'cp', '--recursive', '--only-show-errors', '--endpoint-url', t.endpoint, uri, uri, '--metadata-directive', 'REPLACE', '--metadata', metadataArg(set)], awsEnv(dir, t));
 }
 
+/** AWS CLI: `aws s3 cp --recursive` of a prefix to another (one server-side CopyObject per object, metadata and headers copied). */
+export function awsCopy(dir: string, t: Target, prefix: string, to: string): Promise<Timing> {
+  return runPeer('/usr/bin/aws', ['s3', 'cp', '--recursive', '--only-show-errors', '--endpoint-url', t.endpoint, `s3://${t.bucket}/${prefix}`, `s3://${t.bucket}/${to}`], awsEnv(dir, t));
+}
+
 /**
  * rclone's configuration as environment variables: remote `b`, and with `alias` a second remote
  * `c` on the same store (see `rcloneInPlace`).
@@ -244,6 +251,11 @@ export function rclone(t: Target, prefix: string, to: string, set: Metadata): Pr
     ['copy', `b:${t.bucket}/${prefix}`, `b:${t.bucket}/${to}`, '--metadata', ...metadataSetArgs(set), '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY), '-q'],
     rcloneEnv(t, 'Other'),
   );
+}
+
+/** rclone: server-side `rclone copy` of a prefix to another (it lists the destination too, to skip what is there). */
+export function rcloneCopy(t: Target, prefix: string, to: string): Promise<Timing> {
+  return runPeer('rclone', ['copy', `b:${t.bucket}/${prefix}`, `b:${t.bucket}/${to}`, '--transfers', String(CONCURRENCY), '--checkers', String(CONCURRENCY), '-q'], rcloneEnv(t, 'Other'));
 }
 
 /**

@@ -33,6 +33,7 @@ const REGISTRY: Record<string, () => Promise<{ benchmark: Benchmark }>> = {
   batching: () => import('./batching.bench.js'),
   large: () => import('./large.bench.js'),
   'cross-store': () => import('./cross-store.bench.js'),
+  'bulk-copy': () => import('./bulk-copy.bench.js'),
 };
 
 /** A benchmark named on the command line brings its Ceph RGW rows along (unless S3JOBS_BENCH_CEPH=0). */
