@@ -8,11 +8,11 @@
  * for a run left to the workers (`--no-wait`, or a producer stopped before they finished). Both go
  * through here, so the files and the summary line are the same either way.
  */
-import { createReadStream, statSync } from 'node:fs';
 import { resolveProfile, type ConnectionProfile, type S3JobsConfig } from '../../shared/config/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { RunInfo } from '../../shared/runs/index.js';
 import { S3Bucket } from '../../shared/s3/index.js';
+import { uploadFile } from '../../shared/s3/upload-file.js';
 import { parseReportTo, summaryLine, writeBatchOpsReport, type BatchOpsTotals } from './batchops-report.js';
 import { MIGRATION_KIND } from './migration.js';
 
@@ -104,8 +104,8 @@ export async function deliverBatchOpsReport(
     timeout: profile.requestTimeoutMs ?? 20_000,
   });
   try {
-    // A report of millions of rows streams for longer than any request timeout is meant for.
-    await bucket.timeoutDisabled(() => bucket.put(`${target.prefix}${run.id}.csv`, createReadStream(local), { contentLength: statSync(local).size, mimetype: 'text/csv' }));
+    // Any size: a billion-row run's report is far above one PUT's 5 GiB; it goes up in parts.
+    await uploadFile(bucket, `${target.prefix}${run.id}.csv`, local, { contentType: 'text/csv' });
     await bucket.put(`${target.prefix}${run.id}.summary.txt`, `${line}\n`, { mimetype: 'text/plain' });
   } finally {
     await bucket.close().catch(() => undefined);
