@@ -17,7 +17,7 @@ import { parseTagFlags } from './tag.js';
 import { deliverBatchOpsReport, reportTargetText, storedReportTarget, type DeliveredReport, type ReportTarget } from '../migrate/deliver-report.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, operationJobFor, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec, type RunOperation } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
-import { describeChanges, describeSelection } from '../migrate/describe-spec.js';
+import { describeChanges, describeSelection, resumeHint } from '../migrate/describe-spec.js';
 import {
   booleanFlag,
   GLOBAL_OPTIONS,
@@ -85,7 +85,7 @@ export type RunOp = 'metadata' | 'tagging' | 'acl' | 'copy';
 const COMMAND_OF: Record<RunOp, string> = { metadata: 'migrate-metadata', tagging: 'tag-run', acl: 'acl-run', copy: 'copy-run' };
 
 /** Flags of migrate-metadata that do not apply to the other run commands. */
-const METADATA_ONLY = ['set', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard'] as const;
+const METADATA_ONLY = ['set', 'mimetype-from-extension', 'cache-control', 'header', 'require-guard'] as const;
 
 /** Flags that say what the migration does: with --resume they may be left out (the run's own are used). */
 const SPEC_FLAGS = ['bucket', 'prefix', 'profile', 'acl', 'set', 'remove', 'mimetype-from-extension', 'cache-control', 'header', 'filter', 'min-size', 'max-size', 'require-guard', 'manifest', 'tag', 'merge', 'metadata', 'mimetype', 'to', 'storage-class'] as const;
@@ -183,6 +183,27 @@ function applyManifest(values: ParsedValues, spec: MigrationSpec): void {
   spec.manifest = location.kind === 'file' ? location.path : manifest;
 }
 
+/** Pure: --filter, --min-size, --max-size into the listing filter (empty when none is given). */
+function filterFrom(values: ParsedValues): KeyFilterOptions {
+  const filter: KeyFilterOptions = {};
+  const glob = stringFlag(values, 'filter');
+  if (glob !== undefined) {
+    try {
+      globToRegExp(glob, '--filter');
+    } catch (err) {
+      if (err instanceof ValidationError) throw new UsageError('--filter', err.message.slice(err.field.length + 2));
+      throw err;
+    }
+    filter.glob = glob;
+  }
+  const minSize = parseInteger(stringFlag(values, 'min-size'), '--min-size', 0, Number.MAX_SAFE_INTEGER);
+  const maxSize = parseInteger(stringFlag(values, 'max-size'), '--max-size', 0, Number.MAX_SAFE_INTEGER);
+  if (minSize !== undefined && maxSize !== undefined && minSize > maxSize) throw new UsageError('--min-size', `(${minSize}) is larger than --max-size (${maxSize}): no object could match`);
+  if (minSize !== undefined) filter.minSize = minSize;
+  if (maxSize !== undefined) filter.maxSize = maxSize;
+  return filter;
+}
+
 /** Pure: the flags of tag-run / acl-run into a run spec (errors name the flag). */
 function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl' | 'copy'): MigrationSpec {
   const command = COMMAND_OF[op];
@@ -232,6 +253,8 @@ function operationSpecFrom(values: ParsedValues, op: 'tagging' | 'acl' | 'copy')
   const spec: MigrationSpec = { profile: stringFlag(values, 'profile') ?? 'default', bucket, operation };
   const prefix = stringFlag(values, 'prefix');
   if (prefix !== undefined && prefix !== '') spec.prefix = prefix;
+  const filter = filterFrom(values);
+  if (Object.keys(filter).length > 0) spec.filter = filter;
   applyManifest(values, spec);
   validatePayload(operationJobFor(spec, operation, `${prefix ?? ''}probe`, undefined, undefined, undefined), { ...FLAGS, acl: '--acl', tags: '--tag', remove: '--remove', destination: '--to', storageClass: '--storage-class', source: '--bucket', metadata: '--metadata', mimetype: '--mimetype' });
   return spec;
@@ -261,22 +284,7 @@ function specFrom(values: ParsedValues, op: RunOp = 'metadata'): MigrationSpec {
   if (set === undefined && remove.length === 0 && Object.keys(headers).length === 0 && !mimetypeFromExtension)
     throw new UsageError('--set', 'nothing to change: give at least one of --set, --remove, --mimetype-from-extension, --cache-control or --header');
 
-  const filter: KeyFilterOptions = {};
-  const glob = stringFlag(values, 'filter');
-  if (glob !== undefined) {
-    try {
-      globToRegExp(glob, '--filter');
-    } catch (err) {
-      if (err instanceof ValidationError) throw new UsageError('--filter', err.message.slice(err.field.length + 2));
-      throw err;
-    }
-    filter.glob = glob;
-  }
-  const minSize = parseInteger(stringFlag(values, 'min-size'), '--min-size', 0, Number.MAX_SAFE_INTEGER);
-  const maxSize = parseInteger(stringFlag(values, 'max-size'), '--max-size', 0, Number.MAX_SAFE_INTEGER);
-  if (minSize !== undefined && maxSize !== undefined && minSize > maxSize) throw new UsageError('--min-size', `(${minSize}) is larger than --max-size (${maxSize}): no object could match`);
-  if (minSize !== undefined) filter.minSize = minSize;
-  if (maxSize !== undefined) filter.maxSize = maxSize;
+  const filter = filterFrom(values);
 
   const prefix = stringFlag(values, 'prefix');
   // Only the fields given: the spec is the run's identity (its default id is a hash of it).
@@ -383,10 +391,7 @@ function terminalOf(io: MigrateIo): { tty: boolean; columns: number | undefined;
   return { tty: process.stderr.isTTY === true, columns: process.stderr.columns, onInterrupt: interruptsOf(io) };
 }
 
-/** Pure: how to continue an interrupted or unfinished run. */
-export function resumeHint(runId: string): string {
-  return `s3jobs migrate-metadata --resume ${runId}`;
-}
+export { resumeHint };
 
 /**
  * Pure: what a run left to the workers (--no-wait) prints: its report, in Batch Operations' form
@@ -517,7 +522,7 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
       }
       if (delivered !== undefined) io.stderr(`${delivered.line}\n`);
       if (result.interrupted) {
-        io.stderr(`The run is resumable: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(run.id)}\n`);
+        io.stderr(`The run is resumable: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(run.id, spec)}\n`);
         if (uploadTo !== undefined) io.stderr(`note: the run keeps --report-to ${reportTargetText(uploadTo)}: its report is uploaded there when it ends\n`);
       } else if (result.dryRun === undefined && run.state === 'draining') io.stderr(noWaitNote(run.id, uploadTo));
       else if (result.run.state === 'stopped') io.stderr(`Run ${result.run.id} was stopped: ${result.run.stopReason ?? ''}. Its dead letters: s3jobs dlq list\n`);
@@ -529,8 +534,8 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
       return ExitCode.NotFound;
     }
     // Reported by the dispatcher (exit code 5); first how to go on once the store is back.
-    if (err instanceof S3UnavailableError) io.stderr(`The run is resumable once S3 answers again: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(err.runId)}\n`);
-    if (controller.signal.aborted && request.runId !== undefined) io.stderr(`Resume with: ${resumeHint(request.runId)}\n`);
+    if (err instanceof S3UnavailableError) io.stderr(`The run is resumable once S3 answers again: jobs already enqueued keep running. Resume it with:\n  ${resumeHint(err.runId, request.spec)}\n`);
+    if (controller.signal.aborted && request.runId !== undefined) io.stderr(`Resume with: ${resumeHint(request.runId, request.spec)}\n`);
     throw err;
   } finally {
     removeInterrupt?.();
@@ -680,7 +685,8 @@ function runCommandFor(op: 'tagging' | 'acl' | 'copy', help: string, summary: st
   };
 }
 
-const RUN_FLAGS_NOTE = `The run flags are migrate-metadata's: --run-id, --resume ID, --dry-run, --window N, --rate N,
+const RUN_FLAGS_NOTE = `The run flags are migrate-metadata's: --filter GLOB, --min-size N, --max-size N (over a
+listing), --run-id, --resume ID, --dry-run, --window N, --batch-size N, --rate N,
 --fail-threshold R|off, --fail-after N, --report FILE, --report-to s3://B/P/, --no-wait,
 --queue-prefix P (see s3jobs migrate-metadata --help). A run is listed by s3jobs runs and shown by
 s3jobs run show ID; after --no-wait, s3jobs run report ID --wait waits for it to end and writes its

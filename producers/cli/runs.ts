@@ -19,7 +19,7 @@ import { describeHolder, RunLease } from '../migrate/lease.js';
 import { canonicalJson, MIGRATION_KIND, type MigrationSpec } from '../migrate/migration.js';
 import { finishedOf, formatAge, formatCount, summaryTable } from '../migrate/progress.js';
 import { ReportFile } from '../migrate/report.js';
-import { describeChanges, describeSelection } from '../migrate/describe-spec.js';
+import { describeChanges, describeSelection, resumeHint } from '../migrate/describe-spec.js';
 import { cancelQueuedRunJobs, purgeRunDeadLetters, unfinishedRunJobs } from '../migrate/run-jobs.js';
 import { booleanFlag, GLOBAL_OPTIONS, globalsFrom, parseCommandLine, parseInteger, stringFlag, type GlobalOptions, type Parsed } from './args.js';
 import { closeRedis, connectRedis, isoTime, loadCliConfig, printJson, type CliCommand, type CliIo } from './context.js';
@@ -236,7 +236,7 @@ export function formatRunDetails(d: RunDetails, now: number): string {
     '',
     summaryTable(run).split('\n').slice(1).join('\n').trimEnd(),
   ];
-  if (run.kind === MIGRATION_KIND && run.state === 'listing' && d.drivenBy === undefined) lines.push(`Resume it with: s3jobs migrate-metadata --resume ${run.id}`);
+  if (run.kind === MIGRATION_KIND && run.state === 'listing' && d.drivenBy === undefined) lines.push(`Resume it with: ${resumeHint(run.id, run.spec as Partial<MigrationSpec>)}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -276,7 +276,7 @@ const REPORT_POLL_MS = 1_000;
 async function whyRunCannotEnd(ctx: RunContext, run: RunInfo): Promise<string | undefined> {
   if (!migration(run)) return undefined;
   if (run.state === 'listing')
-    return `run ${run.id} is still listing: its producer stopped before everything was enqueued, and nothing enqueues the rest while this command holds the run. Resume it (${resumeCommand(run.id)}), then collect the report`;
+    return `run ${run.id} is still listing: its producer stopped before everything was enqueued, and nothing enqueues the rest while this command holds the run. Resume it (${resumeHint(run.id, run.spec as Partial<MigrationSpec>)}), then collect the report`;
   // The queue before the run: a job leaves the queue only after its outcome is recorded.
   const counts = await ctx.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'failed', 'waiting-children');
   if (Object.values(counts).some((n) => n > 0)) return undefined;
@@ -286,8 +286,6 @@ async function whyRunCannotEnd(ctx: RunContext, run: RunInfo): Promise<string | 
   if (missing <= 0) return undefined;
   return `run ${run.id} cannot end: ${formatCount(missing)} of its job${missing === 1 ? '' : 's'} left the queue without an outcome (removed by hand, or run by workers without run support); see s3jobs run show ${run.id}`;
 }
-
-const resumeCommand = (id: string): string => `s3jobs migrate-metadata --resume ${id}`;
 
 /**
  * `run report ID [--out FILE] [--report-to s3://B/P/] [--wait]`: drains the report rows from Redis
@@ -347,7 +345,7 @@ async function reportRun(request: RunRequest, ctx: RunContext, config: S3JobsCon
     else {
       const upload = uploadTo === undefined ? '' : `, uploaded to ${reportTargetText(uploadTo)}`;
       // A migration still listing has no producer here (this command could take its lease): waiting alone would not end it.
-      const how = migration(run) && run.state === 'listing' ? `resume it (${resumeCommand(run.id)}), then run s3jobs run report ${run.id} --wait` : `s3jobs run report ${run.id} --wait waits for that`;
+      const how = migration(run) && run.state === 'listing' ? `resume it (${resumeHint(run.id, run.spec as Partial<MigrationSpec>)}), then run s3jobs run report ${run.id} --wait` : `s3jobs run report ${run.id} --wait waits for that`;
       notes.push(
         `${interrupted ? 'stopped waiting: ' : ''}run ${run.id} has not ended (${run.state}: ${formatCount(finishedOf(run))} of ${formatCount(run.enqueued)} objects finished); ` +
           `its report in S3 Batch Operations' form${upload} is written once it has: ${how}`,

@@ -34,3 +34,14 @@ export function describeSelection(spec: Partial<MigrationSpec>): string {
   if (spec.filter?.maxSize !== undefined) parts.push(`at most ${formatCount(spec.filter.maxSize)} bytes`);
   return parts.join(', ');
 }
+
+/** The command that runs a spec (and resumes it): migrate-metadata, or tag-run, acl-run, copy-run. */
+export function runCommandOf(spec: Partial<MigrationSpec> | undefined): string {
+  const kind = spec?.operation?.kind;
+  return kind === 'tagging' ? 'tag-run' : kind === 'acl' ? 'acl-run' : kind === 'copy' ? 'copy-run' : 'migrate-metadata';
+}
+
+/** How to continue an interrupted or unfinished run, with the command that started it. */
+export function resumeHint(runId: string, spec?: Partial<MigrationSpec> | undefined): string {
+  return `s3jobs ${runCommandOf(spec)} --resume ${runId}`;
+}

@@ -125,6 +125,19 @@ describe('copy runs in batches', () => {
     expect(rows.get(gone)).toMatchObject({ status: 'completed', message: `copied to s3://${dst.name}/${gone}` });
   });
 
+  it('over a prefix with --filter and --min-size: only the matching objects copied, each below the destination prefix', { timeout: 60_000 }, async () => {
+    const src = await freshBucket('cr-filter-src');
+    const dst = await freshBucket('cr-filter-dst');
+    await Promise.all([src.put('p/a.jpg', 'x'.repeat(2_000)), src.put('p/b.jpg', 'tiny'), src.put('p/c.png', 'x'.repeat(2_000)), src.put('p/d/e.jpg', 'x'.repeat(3_000))]);
+    await env.startWorker();
+    const result = await env.cli(['copy-run', '--bucket', src.name, '--prefix', 'p/', '--to', `${dst.name}/q/`, '--acl', 'private', '--profile', PROFILE, '--filter', '**/*.jpg', '--min-size', '1000', '--batch-size', '10', '--report', join(env.dir, 'filter.csv')]);
+    expect(result.code, result.stderr).toBe(0);
+    const copied: string[] = [];
+    for await (const o of dst.list({ prefix: '' })) copied.push(o.key);
+    expect(copied.sort()).toEqual(['q/a.jpg', 'q/d/e.jpg']);
+    expect(await env.store.list()).toEqual([expect.objectContaining({ listed: 4, matched: 2, completed: 2 })]);
+  });
+
   it('a version id in the manifest copies that older version; the version is in the run report and the Batch Operations report', { timeout: 60_000 }, async (ctx) => {
     const src = await freshBucket('cr-ver-src');
     const dst = await freshBucket('cr-ver-dst');

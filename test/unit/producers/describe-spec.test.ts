@@ -1,6 +1,6 @@
 /** A run's spec in words (dry run, `run show`): every operation, what it covers. Pure. */
 import { describe, expect, it } from 'vitest';
-import { describeChanges, describeSelection } from '../../../producers/migrate/describe-spec.js';
+import { describeChanges, describeSelection, resumeHint } from '../../../producers/migrate/describe-spec.js';
 
 describe('describeChanges', () => {
   it('says what each kind of run does to an object', () => {
@@ -20,5 +20,14 @@ describe('describeSelection', () => {
   it('a prefix with its filter, or a manifest', () => {
     expect(describeSelection({ bucket: 'media', prefix: 'a/', filter: { glob: '*.jpg', minSize: 1024 } })).toBe('s3://media/a/, keys matching *.jpg, at least 1,024 bytes');
     expect(describeSelection({ bucket: 'media', manifest: '/data/m.csv' })).toBe('of s3://media named in the manifest /data/m.csv');
+  });
+});
+
+describe('resumeHint', () => {
+  it('names the command that started the run', () => {
+    expect(resumeHint('mig-1')).toBe('s3jobs migrate-metadata --resume mig-1');
+    expect(resumeHint('mig-2', { operation: { kind: 'copy', bucket: 'b', prefix: '', acl: 'private' } })).toBe('s3jobs copy-run --resume mig-2');
+    expect(resumeHint('mig-3', { operation: { kind: 'tagging', tags: {} } })).toBe('s3jobs tag-run --resume mig-3');
+    expect(resumeHint('mig-4', { operation: { kind: 'acl', acl: 'private' } })).toBe('s3jobs acl-run --resume mig-4');
   });
 });

@@ -110,3 +110,17 @@ describe('s3jobs copy-run', () => {
     expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--set', 'x=y', '--to', 'b']), '--to', /does not apply to migrate-metadata \(see s3jobs copy-run\)/);
   });
 });
+
+describe('run commands filter the listing', () => {
+  it('--filter, --min-size and --max-size apply to tag-run, acl-run and copy-run as to migrate-metadata (not with a manifest)', async () => {
+    const { parseMigrateArgs } = await import('../../../producers/cli/migrate.js');
+    const copy = parseMigrateArgs(['--bucket', 'media', '--prefix', 'p/', '--to', 'arch', '--acl', 'private', '--filter', '*.jpg', '--min-size', '1024'], 'copy');
+    if (copy.help) throw new Error('help');
+    expect(copy.request.spec?.filter).toEqual({ glob: '*.jpg', minSize: 1024 });
+    const tag = parseMigrateArgs(['--bucket', 'media', '--tag', 'a=1', '--max-size', '10'], 'tagging');
+    if (tag.help) throw new Error('help');
+    expect(tag.request.spec?.filter).toEqual({ maxSize: 10 });
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--min-size', '9', '--max-size', '1'], 'acl'), '--min-size', /is larger than --max-size/);
+    expectUsage(() => parseMigrateArgs(['--bucket', 'media', '--acl', 'private', '--manifest', '/m.csv', '--filter', '*.png'], 'acl'), '--filter', /does not apply with --manifest/);
+  });
+});
