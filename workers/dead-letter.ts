@@ -205,7 +205,7 @@ export class DeadLetterer {
   }
 }
 
-/** The kind of an object's own job (a batch's objects are dead-lettered as `metadata-rewrite` or `copy` jobs). */
+/** The kind of an object's own job (a batch's objects are dead-lettered as their single jobs: `metadata-rewrite`, `copy`, `tagging`, `acl`). */
 function kindOf(payload: unknown): string {
   const kind = (payload as { kind?: unknown } | null)?.kind;
   return typeof kind === 'string' ? kind : 'metadata-rewrite';
