@@ -9,8 +9,8 @@ import type { DeadLetterReason } from '../retry/classify.js';
 /** One object of a batch that failed for good, dead-lettered as the single job it stands for. */
 export interface ObjectFailure {
   /**
-   * The object's own job (its `metadata-rewrite`, `copy`, `tagging` or `acl` job, with its runId and runSlot) — as built,
-   * which may not be a valid one (why it failed).
+   * The object's own job (its `metadata-rewrite`, `copy`, `tagging` or `acl` job, with its runId
+   * and runSlot) — as built, which may not be a valid one (why it failed).
    */
   payload: JobPayload;
   /** Its id, as if it had been queued alone: `<runId>-<slot>`. */
