@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './bench-types.js';
 import { formatNumber, formatRatio, loadAverage, machineLine, markdownTable } from './harness.js';
-import { awsCopy, BATCH, bucketAt, checkHeaders, CONCURRENCY, key, ours, rcloneCopy, type HeaderCheck, type Target, type Timing } from './migration-tools.js';
+import { awsCopy, BATCH, bucketAt, checkHeaders, CONCURRENCY, key, ours, rcloneCopy, seedObjects, type HeaderCheck, type Target, type Timing } from './migration-tools.js';
 import { ensurePeers } from './peers.js';
 import { startPrivateRedis } from './private-redis.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, startFakeS3 } from './servers.js';
@@ -28,6 +28,7 @@ import { startS3rver } from '../test/support/s3rver-process.js';
 
 const BUCKET = 'bench';
 const SOURCE = 'src/';
+/** What seedObjects gives every source, which each copy must carry. */
 const SEEDED = { contentType: 'image/jpeg', cacheControl: 'max-age=86400', kept: { author: 'Jane Doe' }, set: {} };
 
 type Tool = 's3jobs-batched' | 's3jobs-single' | 'aws' | 'rclone';
@@ -69,13 +70,7 @@ export const benchmark: Benchmark = {
       const bucket = bucketAt(targetAt(s3rver.endpoint));
       await bucket.putBucket();
       const seedStart = Date.now();
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 32 }, async () => {
-          for (let i = next++; i < small; i = next++)
-            await bucket.put(key(SOURCE, i), Buffer.alloc(512, 0x5a), { mimetype: SEEDED.contentType, headers: { 'cache-control': SEEDED.cacheControl }, metadata: SEEDED.kept });
-        }),
-      );
+      await seedObjects(bucket, Array.from({ length: small }, (_, i) => key(SOURCE, i)));
       ctx.log(`bulk-copy: seeded ${small} objects on s3rver in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
       for (const tool of TOOLS) {
         const to = `to-${tool}/`;

@@ -288,6 +288,20 @@ export function rcloneInPlace(t: Target, prefix: string, set: Metadata, provider
   );
 }
 
+/**
+ * Seeds the s3rver benchmarks' objects: 512 bytes each, Content-Type image/jpeg, Cache-Control
+ * max-age=86400, metadata author: Jane Doe — 32 PUTs at a time.
+ */
+export async function seedObjects(bucket: S3Bucket, keys: readonly string[]): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      for (let i = next++; i < keys.length; i = next++)
+        await bucket.put(keys[i]!, Buffer.alloc(512, 0x5a), { mimetype: 'image/jpeg', headers: { 'cache-control': 'max-age=86400' }, metadata: { author: 'Jane Doe' } });
+    }),
+  );
+}
+
 /** What the objects should carry: seeded headers and metadata, and the entries the run sets. */
 export interface HeaderExpectation {
   contentType: string;

@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Benchmark, BenchContext } from './bench-types.js';
 import { formatNumber, formatRatio, loadAverage, machineLine, markdownTable } from './harness.js';
-import { aws, BATCH, bucketAt, checkHeaders, CONCURRENCY, key, ours, rclone, type HeaderCheck, type Target } from './migration-tools.js';
+import { aws, BATCH, bucketAt, checkHeaders, CONCURRENCY, key, ours, rclone, seedObjects, type HeaderCheck, type Target } from './migration-tools.js';
 import { ensurePeers } from './peers.js';
 import { startPrivateRedis } from './private-redis.js';
 import { ACCESS_KEY, REGION, SECRET_KEY, startFakeS3 } from './servers.js';
@@ -67,13 +67,7 @@ export const benchmark: Benchmark = {
       const prefixes: Record<Tool, string> = { s3jobs: 'ours/', aws: 'aws/', rclone: 'rc/' };
       const seedStart = Date.now();
       const all = Object.values(prefixes).flatMap((p) => Array.from({ length: small }, (_, i) => key(p, i)));
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: 32 }, async () => {
-          for (let i = next++; i < all.length; i = next++)
-            await bucket.put(all[i]!, Buffer.alloc(512, 0x5a), { mimetype: 'image/jpeg', headers: { 'cache-control': 'max-age=86400' }, metadata: { author: 'Jane Doe' } });
-        }),
-      );
+      await seedObjects(bucket, all);
       ctx.log(`migration: seeded ${all.length} objects on s3rver in ${((Date.now() - seedStart) / 1000).toFixed(0)} s`);
       const order: Tool[] = ['s3jobs', 'aws', 'rclone'];
       for (const tool of order) {

@@ -2,7 +2,7 @@
  * S3Bucket clients for the jobs of one worker, one per (profile, bucket), built on first use from
  * the worker's connection profiles and kept for the worker's life (each holds a keep-alive pool).
  */
-import { resolveProfile, type ConnectionProfile, type S3JobsConfig } from '../shared/config/config.js';
+import { connectionOf, resolveProfile, type ConnectionProfile, type S3JobsConfig } from '../shared/config/config.js';
 import { S3Bucket } from '../shared/s3/bucket.js';
 import type { Dispatcher } from 'undici';
 import type { RequestObservation } from '../shared/s3/request.js';
@@ -48,13 +48,7 @@ export class BucketCache {
       const p = resolveProfile(this.#config, profile);
       client = new S3Bucket(
         {
-          name: bucket,
-          accessKey: p.accessKey,
-          secretKey: p.secretKey,
-          sessionToken: p.sessionToken,
-          endpoint: p.endpoint,
-          region: p.region,
-          forcePathStyle: p.forcePathStyle,
+          ...connectionOf(p, bucket),
           timeout: p.requestTimeoutMs ?? null,
           // What the store does where stores differ (condition header names, CreateBucket answers).
           store: resolveStoreProfile(p, this.#findings?.forProfile(p)),

@@ -7,7 +7,7 @@
 import type { JobResult } from '../shared/jobs/index.js';
 import type { DeadLetterRecord } from '../shared/queue/dead-letter.js';
 import type { RunStore } from '../shared/runs/index.js';
-import { copyDestinationOf, runRefOf, runRefsOf } from '../shared/jobs/run-refs.js';
+import { copiedMessageOf, runRefOf, runRefsOf } from '../shared/jobs/run-refs.js';
 import { isMultipartEtag, normalizeEtag } from './processors/sync-diff.js';
 
 export async function reportCompleted(runs: RunStore, payload: unknown, result: JobResult, attempt: number): Promise<void> {
@@ -21,7 +21,7 @@ export async function reportCompleted(runs: RunStore, payload: unknown, result: 
   const ref = runRefOf(payload);
   if (ref === undefined) return;
   const etag = 'etag' in result ? result.etag : undefined;
-  const destination = copyDestinationOf(payload);
+  const message = copiedMessageOf(payload);
   await runs.recordOutcome(ref.runId, ref.slot, {
     status: 'completed',
     bucket: ref.bucket,
@@ -30,7 +30,7 @@ export async function reportCompleted(runs: RunStore, payload: unknown, result: 
     changed: result.changed,
     attempts: attempt,
     etag,
-    ...(destination === undefined ? {} : { message: `copied to ${destination}` }),
+    ...(message === undefined ? {} : { message }),
   });
 }
 

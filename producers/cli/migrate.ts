@@ -3,7 +3,7 @@
  * migration as a named, resumable run (producers/migrate/migration.ts does the work), with live
  * progress on stderr and a summary on stdout.
  */
-import { resolveProfile, type S3JobsConfig } from '../../shared/config/config.js';
+import { connectionOf, resolveProfile, type S3JobsConfig } from '../../shared/config/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import { RunStore, type RunInfo } from '../../shared/runs/index.js';
 import { MAX_BATCH_OBJECTS } from '../../shared/jobs/index.js';
@@ -17,7 +17,7 @@ import { parseTagFlags } from './tag.js';
 import { deliverBatchOpsReport, reportTargetText, storedReportTarget, type DeliveredReport, type ReportTarget } from '../migrate/deliver-report.js';
 import { DEFAULT_WINDOW, MIGRATION_KIND, operationJobFor, rewriteJobFor, runMigration, RunNotFoundError, type MigrationOptions, type MigrationResult, type MigrationSpec, type RunOperation } from '../migrate/migration.js';
 import { formatCount, ProgressDisplay, summaryTable } from '../migrate/progress.js';
-import { describeChanges, describeSelection, resumeHint } from '../migrate/describe-spec.js';
+import { describeChanges, describeSelection, resumeHint, RUN_COMMANDS } from '../migrate/describe-spec.js';
 import {
   booleanFlag,
   GLOBAL_OPTIONS,
@@ -82,7 +82,7 @@ const OPTIONS = {
 /** What a run command does to each object: rewrite its metadata (migrate-metadata), set its tags (tag-run), put an ACL (acl-run). */
 export type RunOp = 'metadata' | 'tagging' | 'acl' | 'copy';
 
-const COMMAND_OF: Record<RunOp, string> = { metadata: 'migrate-metadata', tagging: 'tag-run', acl: 'acl-run', copy: 'copy-run' };
+const COMMAND_OF: Record<RunOp, string> = RUN_COMMANDS;
 
 /** Flags of migrate-metadata that do not apply to the other run commands. */
 const METADATA_ONLY = ['set', 'mimetype-from-extension', 'cache-control', 'header', 'require-guard'] as const;
@@ -364,13 +364,7 @@ export function listingBucket(config: S3JobsConfig, spec: MigrationSpec): S3Buck
     throw new UsageError('--profile', `${(err as Error).message.replace('on this worker', 'for this producer (it lists the bucket with it)')}`);
   }
   return new S3Bucket({
-    name: spec.bucket,
-    accessKey: profile.accessKey,
-    secretKey: profile.secretKey,
-    sessionToken: profile.sessionToken,
-    endpoint: profile.endpoint,
-    region: profile.region,
-    forcePathStyle: profile.forcePathStyle,
+    ...connectionOf(profile, spec.bucket),
     // Below the run lease's TTL (30 s): a stalled listing request fails before the lease runs out.
     timeout: profile.requestTimeoutMs ?? 20_000,
   });

@@ -8,7 +8,7 @@
  * for a run left to the workers (`--no-wait`, or a producer stopped before they finished). Both go
  * through here, so the files and the summary line are the same either way.
  */
-import { resolveProfile, type ConnectionProfile, type S3JobsConfig } from '../../shared/config/config.js';
+import { connectionOf, resolveProfile, type ConnectionProfile, type S3JobsConfig } from '../../shared/config/config.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { RunInfo } from '../../shared/runs/index.js';
 import { S3Bucket } from '../../shared/s3/index.js';
@@ -93,16 +93,7 @@ export async function deliverBatchOpsReport(
   if (target === undefined || profile === undefined) return { path: local, uploadedTo: undefined, totals, line: summaryLine(run.id, totals, local) };
   const uploadedTo = `s3://${target.bucket}/${target.prefix}${run.id}.csv`;
   const line = summaryLine(run.id, totals, uploadedTo);
-  const bucket = new S3Bucket({
-    name: target.bucket,
-    accessKey: profile.accessKey,
-    secretKey: profile.secretKey,
-    sessionToken: profile.sessionToken,
-    endpoint: profile.endpoint,
-    region: profile.region,
-    forcePathStyle: profile.forcePathStyle,
-    timeout: profile.requestTimeoutMs ?? 20_000,
-  });
+  const bucket = new S3Bucket({ ...connectionOf(profile, target.bucket), timeout: profile.requestTimeoutMs ?? 20_000 });
   try {
     // Any size: a billion-row run's report is far above one PUT's 5 GiB; it goes up in parts.
     await uploadFile(bucket, `${target.prefix}${run.id}.csv`, local, { contentType: 'text/csv' });

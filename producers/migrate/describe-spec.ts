@@ -35,10 +35,12 @@ export function describeSelection(spec: Partial<MigrationSpec>): string {
   return parts.join(', ');
 }
 
-/** The command that runs a spec (and resumes it): migrate-metadata, or tag-run, acl-run, copy-run. */
+/** The command of each kind of run: a metadata rewrite's, or its operation's. */
+export const RUN_COMMANDS = { metadata: 'migrate-metadata', tagging: 'tag-run', acl: 'acl-run', copy: 'copy-run' } as const;
+
+/** The command that runs a spec (and resumes it). */
 export function runCommandOf(spec: Partial<MigrationSpec> | undefined): string {
-  const kind = spec?.operation?.kind;
-  return kind === 'tagging' ? 'tag-run' : kind === 'acl' ? 'acl-run' : kind === 'copy' ? 'copy-run' : 'migrate-metadata';
+  return RUN_COMMANDS[spec?.operation?.kind ?? 'metadata'];
 }
 
 /** How to continue an interrupted or unfinished run, with the command that started it. */

@@ -383,6 +383,23 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * What a bucket client takes from a connection profile: credentials, endpoint, region, addressing
+ * (every client of a profile — a worker's, a producer's listing, a report upload — is built from this).
+ * Pure.
+ */
+export function connectionOf(profile: ConnectionProfile, bucket: string) {
+  return {
+    name: bucket,
+    accessKey: profile.accessKey,
+    secretKey: profile.secretKey,
+    sessionToken: profile.sessionToken,
+    endpoint: profile.endpoint,
+    region: profile.region,
+    forcePathStyle: profile.forcePathStyle,
+  };
+}
+
 /** The profile a job names, or an S3JobsError `S3JOBS_UNKNOWN_PROFILE` listing the known ones. */
 export function resolveProfile(config: S3JobsConfig, name: string): ConnectionProfile {
   const profile = config.profiles[name];

@@ -58,6 +58,7 @@ export function copyBatchObjectJob(batch: CopyBatchJob, object: CopyBatchJob['ob
 /** The `tagging` or `acl` job an object of a `tagging-batch` / `acl-batch` stands for. Pure. */
 export function tagAclBatchObjectJob(batch: TaggingBatchJob, object: TaggingBatchJob['objects'][number]): TaggingJob;
 export function tagAclBatchObjectJob(batch: AclBatchJob, object: AclBatchJob['objects'][number]): AclJob;
+export function tagAclBatchObjectJob(batch: TaggingBatchJob | AclBatchJob, object: TaggingBatchJob['objects'][number]): TaggingJob | AclJob;
 export function tagAclBatchObjectJob(batch: TaggingBatchJob | AclBatchJob, object: TaggingBatchJob['objects'][number]): TaggingJob | AclJob {
   const common = {
     profile: batch.profile,
@@ -80,7 +81,6 @@ export function singleJobOf(batch: BatchJob, object: BatchJob['objects'][number]
     case 'copy-batch':
       return copyBatchObjectJob(batch, object);
     case 'tagging-batch':
-      return tagAclBatchObjectJob(batch, object);
     case 'acl-batch':
       return tagAclBatchObjectJob(batch, object);
   }

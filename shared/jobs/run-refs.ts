@@ -73,3 +73,9 @@ export function copyDestinationOf(payload: unknown): string | undefined {
   if (p?.kind !== 'copy' || destination === undefined) return undefined;
   return `s3://${text(destination.bucket)}/${text(destination.key)}`;
 }
+
+/** A completed copy's report message, `copied to s3://bucket/key` (a single copy job's or a batch object's); undefined for other payloads. */
+export function copiedMessageOf(payload: unknown): string | undefined {
+  const destination = copyDestinationOf(payload);
+  return destination === undefined ? undefined : `copied to ${destination}`;
+}

@@ -5,7 +5,7 @@
  * jobs, retries for the rest). Each object's job is checked first: a key that fits the source but
  * not the destination (a longer destination prefix) is that object's failure, not the batch's.
  */
-import { copyBatchObjectJob, copyDestinationOf, validateJobOf, type CopyBatchJob, type CopyBatchJobResult } from '../../shared/jobs/index.js';
+import { copiedMessageOf, copyBatchObjectJob, validateJobOf, type CopyBatchJob, type CopyBatchJobResult } from '../../shared/jobs/index.js';
 import type { ProcessorContext } from './context.js';
 import { processCopy } from './copy.js';
 import { runObjectBatch } from './object-batch.js';
@@ -22,7 +22,7 @@ export async function processCopyBatch(batch: CopyBatchJob, ctx: ProcessorContex
       run: async (job, objectCtx) => {
         const result = await processCopy(validateJobOf('copy', job), objectCtx);
         bytes += result.bytes;
-        return { changed: true, etag: result.etag, message: `copied to ${copyDestinationOf(job)}` };
+        return { changed: true, etag: result.etag, message: copiedMessageOf(job) };
       },
     },
     ctx,

@@ -5,13 +5,13 @@ import { processCopy } from './copy.js';
 import { processMetadataRewrite } from './metadata-rewrite.js';
 import { processMetadataRewriteBatch } from './metadata-rewrite-batch.js';
 import { processCopyBatch } from './copy-batch.js';
-import { processAclBatch, processTaggingBatch } from './tag-acl-batch.js';
+import { processTagAclBatch } from './tag-acl-batch.js';
 import { processSync } from './sync.js';
 import { processTagging } from './tagging.js';
 import { processAcl } from './acl.js';
 
 export type { ProcessorContext, Processor, Enqueue, FanOutJob, DeadLetterObject, ObjectFailure } from './context.js';
-export { processBucket, processCopy, processCopyBatch, processTaggingBatch, processAclBatch, processMetadataRewrite, processMetadataRewriteBatch, processSync, processTagging, processAcl };
+export { processBucket, processCopy, processCopyBatch, processTagAclBatch, processMetadataRewrite, processMetadataRewriteBatch, processSync, processTagging, processAcl };
 
 /** Runs the processor of the payload's kind. */
 export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promise<JobResult> {
@@ -25,9 +25,8 @@ export function runProcessor(payload: JobPayload, ctx: ProcessorContext): Promis
     case 'copy-batch':
       return processCopyBatch(payload, ctx);
     case 'tagging-batch':
-      return processTaggingBatch(payload, ctx);
     case 'acl-batch':
-      return processAclBatch(payload, ctx);
+      return processTagAclBatch(payload, ctx);
     case 'bucket':
       return processBucket(payload, ctx);
     case 'sync':

@@ -7,40 +7,23 @@
 import { tagAclBatchObjectJob, validateJobOf, type AclBatchJob, type TagAclBatchJobResult, type TaggingBatchJob } from '../../shared/jobs/index.js';
 import { processAcl } from './acl.js';
 import type { ProcessorContext } from './context.js';
-import { runObjectBatch, type BatchTally } from './object-batch.js';
+import { runObjectBatch } from './object-batch.js';
 import { processTagging } from './tagging.js';
 
-export async function processTaggingBatch(batch: TaggingBatchJob, ctx: ProcessorContext): Promise<TagAclBatchJobResult> {
-  const tally = await runObjectBatch(
+export async function processTagAclBatch(batch: TaggingBatchJob | AclBatchJob, ctx: ProcessorContext): Promise<TagAclBatchJobResult> {
+  const { objects, completed, changed: written, deadLettered, skipped } = await runObjectBatch(
     {
       kind: batch.kind,
       runId: batch.runId,
       bucket: batch.bucket,
       objects: batch.objects,
       single: (object) => tagAclBatchObjectJob(batch, object),
-      run: async (job, objectCtx) => ({ changed: (await processTagging(validateJobOf('tagging', job), objectCtx)).changed }),
+      run: async (job, objectCtx) => {
+        const result = job.kind === 'acl' ? await processAcl(validateJobOf('acl', job), objectCtx) : await processTagging(validateJobOf('tagging', job), objectCtx);
+        return { changed: result.changed };
+      },
     },
     ctx,
   );
-  return resultOf(batch.kind, tally, ctx);
-}
-
-export async function processAclBatch(batch: AclBatchJob, ctx: ProcessorContext): Promise<TagAclBatchJobResult> {
-  const tally = await runObjectBatch(
-    {
-      kind: batch.kind,
-      runId: batch.runId,
-      bucket: batch.bucket,
-      objects: batch.objects,
-      single: (object) => tagAclBatchObjectJob(batch, object),
-      run: async (job, objectCtx) => ({ changed: (await processAcl(validateJobOf('acl', job), objectCtx)).changed }),
-    },
-    ctx,
-  );
-  return resultOf(batch.kind, tally, ctx);
-}
-
-function resultOf(kind: TagAclBatchJobResult['kind'], tally: BatchTally, ctx: ProcessorContext): TagAclBatchJobResult {
-  const { objects, completed, changed: written, deadLettered, skipped } = tally;
-  return { kind, objects, completed, written, deadLettered, skipped, changed: written > 0, durationMs: ctx.now() - ctx.startedAt };
+  return { kind: batch.kind, objects, completed, written, deadLettered, skipped, changed: written > 0, durationMs: ctx.now() - ctx.startedAt };
 }
