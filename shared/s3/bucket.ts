@@ -7,6 +7,7 @@ import { resolveExpiry, type Expire } from './expiry.js';
 import { checkHeaderOverrides, metadataHeaders, normalizeMetadata, planCopyHeaders, planMetadataRewrite, SYSTEM_HEADERS, type CopyMetadataOptions, type Metadata } from './metadata.js';
 import { mapConcurrent, planParts, resolveMultipartOptions, MAX_SINGLE_COPY_BYTES, type MultipartCopyOptions } from './multipart-copy.js';
 import { objectInfoFromHeaders, type ObjectInfo } from './object-info.js';
+import { createMultipartUpload } from './multipart-upload.js';
 import { S3Transport, s3ErrorFrom, type S3Request, type S3Response, type TransportOptions } from './request.js';
 import { customerKey, sseHeadersFromSource, type SseCustomerKey, type SseCustomerKeyInput } from './sse.js';
 import { copyConditionPrefixes, copyGuard, DOCUMENTED_S3, ownedCreateMayAnswer200, partCopyConditions, type CopyConditionSupport, type CopyGuard, type StoreProfile } from './store-profile.js';
@@ -23,7 +24,6 @@ import {
   parseCopyResult,
   parseDeleteResult,
   parseErrorDocument,
-  parseInitiateMultipartUpload,
   parseListObjectsV2,
   parseListObjectVersions,
   buildTagging,
@@ -857,10 +857,7 @@ export class S3Bucket {
     if (createHeaders['x-amz-storage-class'] === undefined && head.storageClass !== 'STANDARD') createHeaders['x-amz-storage-class'] = head.storageClass;
     if (keys.destination === undefined && createHeaders['x-amz-server-side-encryption'] === undefined) Object.assign(createHeaders, sseHeadersFromSource(head.headers));
 
-    const created = await this.#send({ method: 'POST', key, query: { uploads: '' }, headers: createHeaders }, options);
-    const createdText = await created.body.text();
-    this.#throwIfErrorDocument(created, createdText, key);
-    const uploadId = parseInitiateMultipartUpload(createdText);
+    const uploadId = await createMultipartUpload(this, key, createHeaders, options);
     // Pin every part to the version we looked at: a source replaced mid-copy fails with 412.
     const pin = ifMatch ?? head.etag;
     // The parts' SSE-C headers: the source's key to read, the destination's to write.

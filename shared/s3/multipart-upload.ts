@@ -94,9 +94,26 @@ export async function putVerified(bucket: S3Bucket, key: string, data: Body, hea
   return { etag: checkEtag(res.headers.etag, md5.hex, `PUT ${key}`), versionId: res.headers['x-amz-version-id'], md5: md5.hex };
 }
 
+/**
+ * CreateMultipartUpload. The caller's signal does not cut this one request short: a store that had
+ * created the upload before the hang-up keeps it, and an upload whose id was never read is never
+ * aborted — its parts bill storage until a lifecycle rule expires them (seen on Ceph RGW: an upload
+ * cancelled 20 ms in stayed listed). The request keeps a timeout (60 s where the caller disabled
+ * it); once the id is in hand, a signal that fired meanwhile aborts the upload and is thrown.
+ */
 export async function createMultipartUpload(bucket: S3Bucket, key: string, headers: Record<string, string>, options: CallOptions): Promise<string> {
-  const res = await bucket.send({ method: 'POST', key, query: { uploads: '' }, headers }, options);
-  return parseInitiateMultipartUpload(await readText(bucket, res, key));
+  const { signal, ...call } = options;
+  const res = await bucket.send({ method: 'POST', key, query: { uploads: '' }, headers }, { ...call, timeout: call.timeout === null ? 60_000 : call.timeout });
+  const uploadId = parseInitiateMultipartUpload(await readText(bucket, res, key));
+  if (signal?.aborted === true) {
+    await abortMultipartUpload(bucket, key, uploadId, { timeout: 30_000 }).catch(() => undefined);
+    const reason: unknown = signal.reason;
+    throw new S3JobsError(ErrorCodes.Aborted, `multipart upload of ${key} was aborted by the caller as it was created (the upload was aborted too)${reason instanceof Error ? `: ${reason.message}` : ''}`, {
+      retryable: true,
+      cause: reason,
+    });
+  }
+  return uploadId;
 }
 
 /** UploadPart with Content-MD5; returns the part's ETag (checked against the MD5 when comparable). */

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { uploadFile } from '../../../shared/s3/upload-file.js';
-import { cleanupBuckets, freshBucket } from '../../support/buckets.js';
+import { S3Bucket } from '../../../shared/s3/bucket.js';
+import { bucketOptions, cleanupBuckets, freshBucket } from '../../support/buckets.js';
 
 afterAll(cleanupBuckets, 60_000);
 
@@ -55,5 +56,24 @@ describe('uploadFile', () => {
       throw err;
     });
     if (uploads !== undefined) expect(await uploads.body.text()).not.toMatch(/<Key>r\/abort\.csv<\/Key>/);
+  });
+
+  it('a signal that fires while CreateMultipartUpload is answered: the new upload is aborted, not left behind', { timeout: 60_000 }, async () => {
+    const named = await freshBucket('upf-race');
+    const controller = new AbortController();
+    // Aborted the moment the store answers the create (the upload exists; its id is not yet read).
+    const bucket = new S3Bucket(bucketOptions(named.name), {
+      transport: { onRequest: (info) => (info.method === 'POST' && info.status === 200 ? controller.abort(new Error('shutdown')) : undefined) },
+    });
+    const big = join(dir, 'race.csv');
+    writeFileSync(big, randomBytes(6 * MiB));
+    await expect(uploadFile(bucket, 'r/race.csv', big, { multipartAbove: MiB, partSize: 5 * MiB, signal: controller.signal })).rejects.toMatchObject({ code: 'S3JOBS_ABORTED' });
+    expect(controller.signal.aborted).toBe(true);
+    const uploads = await bucket.send({ method: 'GET', query: { uploads: '' } }, {}).catch((err: unknown) => {
+      if ((err as { status?: number }).status === 501) return undefined;
+      throw err;
+    });
+    if (uploads !== undefined) expect(await uploads.body.text()).not.toMatch(/<Key>r\/race\.csv<\/Key>/);
+    await bucket.close();
   });
 });
