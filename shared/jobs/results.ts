@@ -1,5 +1,6 @@
 /** What each job kind returns; readable by producers through the job's return value. */
 import type { CopyGuard } from '../s3/store-profile.js';
+import type { TagsOutcome } from '../s3/tag-carry.js';
 
 interface ResultBase {
   /** Wall time of the successful attempt, ms. */
@@ -24,6 +25,11 @@ export interface CopyJobResult extends ResultBase {
   guarded?: CopyGuard | undefined;
   /** Set for a copy between two stores, streamed through the worker. */
   streamed?: StreamedCopyResult | undefined;
+  /**
+   * Set when the copy alone would have lost the source's tags: `carried` (sent with the write),
+   * `reapplied` (put back after it), or `not-read` (the store could not say whether there were any).
+   */
+  tags?: TagsOutcome | undefined;
 }
 
 export interface StreamedCopyResult {
@@ -47,6 +53,8 @@ export interface MetadataRewriteJobResult extends ResultBase {
    * metadata), `'unverified'` where never checked.
    */
   guarded: CopyGuard;
+  /** Set when the self-copy alone would have lost the object's tags (see CopyJobResult.tags). */
+  tags?: TagsOutcome | undefined;
 }
 
 export interface BucketJobResult extends ResultBase {

@@ -30,7 +30,8 @@ import {
   parseTagging,
   type AccessControlPolicy,
 } from './xml.js';
-import { assertTags } from './tagging.js';
+import { assertTags, sameTags, type Tags } from './tagging.js';
+import { afterWrite, mustReadTags, taggingCount, taggingHeader, userTags, type CarriedTags, type CopyWrite, type TagsOutcome } from './tag-carry.js';
 
 /** Options every network method takes. */
 export interface CallOptions {
@@ -90,6 +91,8 @@ export interface CopyResult {
    * `'unverified'` (store never checked). Absent when the copy was unconditional.
    */
   guarded?: CopyGuard | undefined;
+  /** What s3jobs did to keep the source's tags, where the copy alone would lose them (tag-carry.ts). Absent: nothing needed. */
+  tags?: TagsOutcome | undefined;
 }
 
 export interface RewriteMetadataOptions extends CallOptions {
@@ -133,6 +136,8 @@ export interface RewriteResult {
    * copy conditions) or `'unverified'` (never checked). Said even when no copy was needed.
    */
   guarded: CopyGuard;
+  /** What s3jobs did to keep the object's tags, where the self-copy alone would lose them (tag-carry.ts). */
+  tags?: TagsOutcome | undefined;
 }
 
 export interface PutOptions extends CallOptions {
@@ -507,10 +512,7 @@ export class S3Bucket {
   /** The object's tags (GET ?tagging), key → value; `versionId` reads that version's. */
   async getTagging(key: string, options: CallOptions & { versionId?: string | undefined } = {}): Promise<Record<string, string>> {
     assertKey(key);
-    const res = await this.#send({ method: 'GET', key, query: versionQuery('tagging', options.versionId) }, options);
-    const text = await res.body.text();
-    this.#throwIfErrorDocument(res, text, key);
-    return parseTagging(text);
+    return this.#getTaggingAt(this.name, key, options, options.versionId);
   }
 
   /**
@@ -521,6 +523,11 @@ export class S3Bucket {
   async putTagging(key: string, tags: Readonly<Record<string, string>>, options: CallOptions & { versionId?: string | undefined } = {}): Promise<{ versionId: string | undefined }> {
     assertKey(key);
     assertTags(tags);
+    return this.#putTaggingUnchecked(key, tags, options);
+  }
+
+  /** PUT ?tagging of tags read from a store (which may allow what our checks would not). */
+  async #putTaggingUnchecked(key: string, tags: Readonly<Tags>, options: CallOptions & { versionId?: string | undefined }): Promise<{ versionId: string | undefined }> {
     const body = buildTagging(tags);
     const md5 = createHash('md5').update(body).digest('base64');
     const res = await this.#send({ method: 'PUT', key, query: versionQuery('tagging', options.versionId), headers: { 'content-type': 'application/xml', 'content-md5': md5 }, body }, options);
@@ -577,8 +584,11 @@ export class S3Bucket {
     if (head !== undefined && head.size > threshold) {
       result = await this.#multipartCopy(src, key, head, planned.headers, acl, options.ifMatch, multipart, keys, options);
     } else {
+      const write: CopyWrite = planned.directive === 'REPLACE' ? 'replace' : 'copy';
+      const tags = await this.#tagsToCarry(write, src, head, options.sourceVersionId, options);
       try {
         result = await this.#singleCopy(src, key, planned.directive, planned.headers, acl, options.ifMatch ?? planned.pin, keys, options, head?.size, options.sourceVersionId);
+        await this.#keepTags(write, key, tags, result, options);
       } catch (err) {
         // We skipped the HEAD, and the source turned out too big for one CopyObject request.
         if (head === undefined && err instanceof S3Error && err.code === 'InvalidRequest' && /size/i.test(err.message)) {
@@ -625,13 +635,18 @@ export class S3Bucket {
     const headers = { ...plan.headers, ...metadataHeaders(plan.metadata), ...writeSse(head, sseKey) };
     const self = { bucket: this.name, key };
     const keys = { source: sseKey, destination: sseKey };
-    const copied =
-      large
-        ? await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, keys, options)
-        : // No versionId: copying a pinned old version onto the key would resurrect stale content.
-          await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, keys, options, head.size, undefined);
+    let copied: CopyResult;
+    if (large) copied = await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, keys, options);
+    else {
+      const tags = await this.#tagsToCarry('replace', self, head, head.versionId, options);
+      // No versionId: copying a pinned old version onto the key would resurrect stale content.
+      copied = await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, keys, options, head.size, undefined);
+      await this.#keepTags('replace', key, tags, copied, options);
+    }
     if (policy !== undefined) await this.putAcl(key, policy, options);
-    return { changed: true, etag: copied.etag, previousEtag: head.etag, lastModified: copied.lastModified, versionId: copied.versionId, size: head.size, guarded };
+    const result: RewriteResult = { changed: true, etag: copied.etag, previousEtag: head.etag, lastModified: copied.lastModified, versionId: copied.versionId, size: head.size, guarded };
+    if (copied.tags !== undefined) result.tags = copied.tags;
+    return result;
   }
 
   /**
@@ -789,6 +804,57 @@ export class S3Bucket {
     if (text.includes('<Error>') && parseErrorDocument(text) !== undefined) throw s3ErrorFrom(200, res.headers, text, { key }, this.name, this.#now());
   }
 
+  /**
+   * The source's tags, read before a write that may lose them (tag-carry.ts says when). Where the
+   * store does not say how many tags the source has, a store that cannot answer (no tagging) is
+   * taken as none, said as `unread`; where it says there are some, failing to read them fails
+   * the copy rather than dropping them.
+   */
+  async #tagsToCarry(write: CopyWrite, src: { bucket: string; key: string }, head: ObjectInfo | undefined, versionId: string | undefined, options: CallOptions): Promise<CarriedTags> {
+    const count = taggingCount(head);
+    if (!mustReadTags(write, count, this.#store)) return {};
+    try {
+      const tags = userTags(await this.#getTaggingAt(src.bucket, src.key, options, versionId));
+      return Object.keys(tags).length === 0 ? {} : { tags };
+    } catch (err) {
+      if (count === undefined && err instanceof S3Error && !err.retryable) return { unread: true };
+      throw err;
+    }
+  }
+
+  /** `#tagsToCarry` of an object of this bucket: for a copy this client does not make itself (`streamCopy`). */
+  readTagsToCarry(write: CopyWrite, key: string, head: ObjectInfo, options: CallOptions & { versionId?: string | undefined } = {}): Promise<CarriedTags> {
+    assertKey(key);
+    return this.#tagsToCarry(write, { bucket: this.name, key }, head, options.versionId, options);
+  }
+
+  /**
+   * After a write to `key` (its new version `versionId`), keeps the tags read by `readTagsToCarry`:
+   * puts them where the store is known to lose them, checks and puts them where it was never
+   * checked. Returns what was done (undefined: nothing needed).
+   */
+  async keepTags(write: CopyWrite, key: string, carried: CarriedTags, options: CallOptions & { versionId?: string | undefined } = {}): Promise<TagsOutcome | undefined> {
+    const tags = carried.tags;
+    if (tags === undefined) return carried.unread === true ? 'not-read' : undefined;
+    const step = afterWrite(write, this.#store);
+    if (step === 'verify' && sameTags(await this.getTagging(key, options), tags)) return write === 'replace' ? undefined : 'carried';
+    if (step === 'none') return 'carried';
+    await this.#putTaggingUnchecked(key, tags, options);
+    return 'reapplied';
+  }
+
+  async #keepTags(write: CopyWrite, key: string, carried: CarriedTags, result: CopyResult, options: CallOptions): Promise<void> {
+    const outcome = await this.keepTags(write, key, carried, { ...options, versionId: result.versionId });
+    if (outcome !== undefined) result.tags = outcome;
+  }
+
+  async #getTaggingAt(bucket: string, key: string, options: CallOptions, versionId: string | undefined): Promise<Tags> {
+    const res = await this.#send({ method: 'GET', key, query: versionQuery('tagging', versionId) }, options, { bucket, endpoint: this.config.endpointFor(bucket) });
+    const text = await res.body.text();
+    this.#throwIfErrorDocument(res, text, key);
+    return parseTagging(text);
+  }
+
   async #headAt(bucket: string, key: string, options: CallOptions, versionId: string | undefined, sseKey: SseCustomerKey | undefined): Promise<ObjectInfo> {
     const headers = sseKey?.headers('x-amz-');
     const res = await this.#send({ method: 'HEAD', key, headers, query: versionId === undefined ? undefined : { versionId } }, options, {
@@ -856,6 +922,9 @@ export class S3Bucket {
     for (const name of SYSTEM_HEADERS) if (createHeaders[name] === undefined && head.headers[name] !== undefined && name !== 'x-amz-storage-class') createHeaders[name] = head.headers[name];
     if (createHeaders['x-amz-storage-class'] === undefined && head.storageClass !== 'STANDARD') createHeaders['x-amz-storage-class'] = head.storageClass;
     if (keys.destination === undefined && createHeaders['x-amz-server-side-encryption'] === undefined) Object.assign(createHeaders, sseHeadersFromSource(head.headers));
+    // Nor its tags: sent with the create, and put back after where the store ignores that.
+    const tags = await this.#tagsToCarry('new-object', src, head, options.sourceVersionId, options);
+    if (tags.tags !== undefined) createHeaders['x-amz-tagging'] = taggingHeader(tags.tags);
 
     const uploadId = await createMultipartUpload(this, key, createHeaders, options);
     // Pin every part to the version we looked at: a source replaced mid-copy fails with 412.
@@ -911,6 +980,7 @@ export class S3Bucket {
         result.lastModified = after.lastModified;
         result.versionId ??= after.versionId;
       }
+      await this.#keepTags('new-object', key, tags, result, options);
       return result;
     } catch (err) {
       // Never leave a half-copied upload billing storage; the abort itself is best effort (after

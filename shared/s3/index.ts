@@ -7,3 +7,4 @@ export type { Expire } from './expiry.js';
 export type { CannedAcl, BucketCannedAcl, StorageClass } from './validation.js';
 export type { MultipartCopyOptions } from './multipart-copy.js';
 export { isRetryableS3Answer, RETRYABLE_S3_CODES, PERMANENT_S3_CODES } from './retry-rules.js';
+export type { CarriedTags, CopyWrite, TagsOutcome } from './tag-carry.js';

@@ -42,6 +42,19 @@ export type MultipartCompletionEtag = 'etag' | 'may-be-empty';
  */
 export type OwnedBucketCreate = '409' | '200' | '200-in-us-east-1' | 'unknown';
 
+/**
+ * What CopyObject with metadata directive REPLACE does to the source's tags: `kept` (documented:
+ * the tagging directive defaults to COPY), `dropped` (Ceph RGW 16.2, which also ignores
+ * `x-amz-tagging` on copies) or `unknown`. See tag-carry.ts for what the client does about it.
+ */
+export type ReplaceCopyTags = 'kept' | 'dropped' | 'unknown';
+
+/**
+ * What `x-amz-tagging` on CreateMultipartUpload does: `applied` (documented), `ignored` (Ceph RGW
+ * 16.2) or `unknown`.
+ */
+export type MultipartCreateTags = 'applied' | 'ignored' | 'unknown';
+
 export interface StoreProfile {
   /** Where this profile came from, for logs and `doctor`: `documented`, `provider:ceph`, `doctor:<ISO time>`. */
   source: string;
@@ -53,6 +66,10 @@ export interface StoreProfile {
   partCopyConditions?: CopyConditionSupport | undefined;
   multipartCompletionEtag: MultipartCompletionEtag;
   ownedBucketCreate: OwnedBucketCreate;
+  /** Absent: unknown. */
+  replaceCopyTags?: ReplaceCopyTags | undefined;
+  /** Absent: unknown. */
+  multipartCreateTags?: MultipartCreateTags | undefined;
 }
 
 /**
@@ -72,9 +89,17 @@ export const DOCUMENTED_S3: StoreProfile = Object.freeze({
 
 /** Presets for stores we have tested, named by `S3JOBS_PROFILE_<NAME>_PROVIDER`. */
 export const PROVIDER_PROFILES = Object.freeze({
-  aws: { source: 'provider:aws', copyConditions: 'standard', multipartCompletionEtag: 'etag', ownedBucketCreate: '200-in-us-east-1' },
+  aws: { source: 'provider:aws', copyConditions: 'standard', multipartCompletionEtag: 'etag', ownedBucketCreate: '200-in-us-east-1', replaceCopyTags: 'kept', multipartCreateTags: 'applied' },
   /** Ceph RADOS Gateway 16.2 (Debian bookworm's radosgw), tested by the project's own test/stores/ceph-rgw.sh. */
-  ceph: { source: 'provider:ceph', copyConditions: 'legacy', partCopyConditions: 'none', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '200' },
+  ceph: {
+    source: 'provider:ceph',
+    copyConditions: 'legacy',
+    partCopyConditions: 'none',
+    multipartCompletionEtag: 'may-be-empty',
+    ownedBucketCreate: '200',
+    replaceCopyTags: 'dropped',
+    multipartCreateTags: 'ignored',
+  },
   /** @20minutes/s3rver, the project's quick test server: ignores copy conditions altogether. */
   s3rver: { source: 'provider:s3rver', copyConditions: 'none', partCopyConditions: 'none', multipartCompletionEtag: 'etag', ownedBucketCreate: '409' },
   /** Any other store: the same as no preset (DOCUMENTED_S3), said explicitly. */

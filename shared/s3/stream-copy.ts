@@ -23,6 +23,7 @@ import type { CallOptions, S3Bucket } from './bucket.js';
 import { abortMultipartUpload, checksumMismatch, isUploadGone, completeMultipartUpload, createMultipartUpload, listParts, md5Of, putVerified, uploadPart, type UploadedPart } from './multipart-upload.js';
 import type { ObjectInfo } from './object-info.js';
 import { bareEtag, canResume, destinationHeaders, endToEndCheck, multipartEtag, plainMd5, streamParts, type StreamPart, type TransferChange, type TransferCheckpoint } from './transfer-plan.js';
+import { taggingHeader, type TagsOutcome } from './tag-carry.js';
 import { createHash, type Hash } from 'node:crypto';
 
 export interface StreamCopyOptions extends TransferChange {
@@ -54,22 +55,31 @@ export interface StreamCopyResult {
   /** Parts uploaded by this attempt, and parts an earlier attempt had uploaded (kept). */
   partsUploaded: number;
   partsResumed: number;
+  /** What was done to keep the source's tags (tag-carry.ts). */
+  tags?: TagsOutcome | undefined;
 }
 
 export async function streamCopy(source: S3Bucket, sourceKey: string, destination: S3Bucket, key: string, options: StreamCopyOptions): Promise<StreamCopyResult> {
   const head = options.sourceInfo;
-  const headers = destinationHeaders(head, options);
-  const check = endToEndCheck(head);
   const call: CallOptions = { signal: options.signal };
-  if (head.size <= options.partSize) {
+  const write = head.size <= options.partSize ? 'put' : 'new-object';
+  // Nothing of the source's comes along by itself, tags included (tag-carry.ts).
+  const carried = await source.readTagsToCarry(write, sourceKey, head, { ...call, versionId: options.sourceVersionId });
+  const headers = destinationHeaders(head, options);
+  if (carried.tags !== undefined) headers['x-amz-tagging'] = taggingHeader(carried.tags);
+  const check = endToEndCheck(head);
+  let result: StreamCopyResult;
+  if (write === 'put') {
     const data = await readRange(source, sourceKey, head, options.sourceVersionId, undefined, call);
     const md5 = md5Of(data);
     if (check === 'md5' && md5.hex !== plainMd5(head.etag)) throw checksumMismatch(`${source.name}/${sourceKey}: read bytes with MD5 ${md5.hex}, but the source's ETag is ${bareEtag(head.etag)}; nothing was written`);
     const put = await putVerified(destination, key, data, headers, call);
     options.onPartUploaded?.(1, head.size);
-    return { etag: put.etag, versionId: put.versionId, size: head.size, multipart: false, verified: check, partsUploaded: 1, partsResumed: 0 };
-  }
-  return multipartStream(source, sourceKey, destination, key, headers, check, options);
+    result = { etag: put.etag, versionId: put.versionId, size: head.size, multipart: false, verified: check, partsUploaded: 1, partsResumed: 0 };
+  } else result = await multipartStream(source, sourceKey, destination, key, headers, check, options);
+  const tags = await destination.keepTags(write, key, carried, { ...call, versionId: result.versionId });
+  if (tags !== undefined) result.tags = tags;
+  return result;
 }
 
 async function multipartStream(

@@ -65,6 +65,7 @@ export async function processCopy(job: CopyJob, ctx: ProcessorContext): Promise<
     changed: true,
     // Present when the copy carried a source condition (expectedSourceEtag, or the HEAD's ETag).
     ...(copied.guarded === undefined ? {} : { guarded: copied.guarded }),
+    ...(copied.tags === undefined ? {} : { tags: copied.tags }),
     durationMs: ctx.now() - ctx.startedAt,
   };
 }
@@ -117,6 +118,7 @@ async function processStreamCopy(job: CopyJob, sourceProfile: string, ctx: Proce
     largeTransfer,
     changed: true,
     streamed: { verified: copied.verified, partsUploaded: copied.partsUploaded, partsResumed: copied.partsResumed },
+    ...(copied.tags === undefined ? {} : { tags: copied.tags }),
     durationMs: ctx.now() - ctx.startedAt,
   };
 }

@@ -55,6 +55,7 @@ export async function processMetadataRewrite(job: MetadataRewriteJob, ctx: Proce
     previousEtag: result.previousEtag,
     bytes: result.size,
     guarded: result.guarded,
+    ...(result.tags === undefined ? {} : { tags: result.tags }),
     durationMs: ctx.now() - ctx.startedAt,
   };
 }

@@ -108,7 +108,7 @@ describe('streamCopy between two stores', () => {
     const body = randomBytes(12 * MiB);
     await direct.put('flip.bin', body);
     const head = await direct.head('flip.bin');
-    proxy.corruptNext({ match: (r) => r.method === 'GET' && r.url.includes(`/${client.name}/flip.bin`), direction: 'response', offset: 4321 });
+    proxy.corruptNext({ match: (r) => r.method === 'GET' && r.url.includes(`/${client.name}/flip.bin`) && !r.url.includes('tagging'), direction: 'response', offset: 4321 });
 
     const copy = streamCopy(client, 'flip.bin', dst, 'flip.bin', { acl: 'private', sourceInfo: head, partSize: 5 * MiB, concurrency: 2 });
     await expect(copy).rejects.toMatchObject({ code: CHECKSUM_MISMATCH, retryable: true });
@@ -259,7 +259,7 @@ describe('streamCopy between two stores', () => {
     await direct.put('abort.bin', randomBytes(16 * MiB));
     const head = await direct.head('abort.bin');
     let uploadId: string | undefined;
-    proxy.corruptNext({ match: (r) => r.method === 'GET' && r.url.includes(`/${client.name}/abort.bin`), direction: 'response', offset: 10 });
+    proxy.corruptNext({ match: (r) => r.method === 'GET' && r.url.includes(`/${client.name}/abort.bin`) && !r.url.includes('tagging'), direction: 'response', offset: 10 });
 
     const copy = streamCopy(client, 'abort.bin', dst, 'abort.bin', { acl: 'private', sourceInfo: head, partSize: 5 * MiB, concurrency: 1, onCheckpoint: async (c) => void (uploadId ??= c?.uploadId) });
     await expect(copy).rejects.toMatchObject({ code: CHECKSUM_MISMATCH });

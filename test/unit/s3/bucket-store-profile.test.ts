@@ -145,7 +145,8 @@ describe('multipart copy', () => {
     expect(parts).toHaveLength(3);
     for (const part of parts) expect(conditionHeaders(part)).toEqual({ 'x-amz-copy-source-if-match': `"${ETAG}"` });
     const methods = bucket.requests.map((r) => (r.method === 'POST' ? (r.query?.uploads !== undefined ? 'CREATE' : 'COMPLETE') : r.method));
-    expect(methods).toEqual(['HEAD', 'CREATE', 'PUT', 'PUT', 'PUT', 'HEAD', 'COMPLETE', 'HEAD']);
+    // The HEAD gave no tag count: the tags are read (a multipart copy brings nothing of the source's); none here.
+    expect(methods).toEqual(['HEAD', 'GET', 'CREATE', 'PUT', 'PUT', 'PUT', 'HEAD', 'COMPLETE', 'HEAD']);
     const complete = bucket.requests.find((r) => r.method === 'POST' && r.query?.uploadId !== undefined)!;
     expect(String(complete.body)).toContain('<ETag>&quot;p1&quot;</ETag>');
     // The source's SSE-S3 goes on CreateMultipartUpload.
@@ -172,6 +173,89 @@ describe('multipart copy', () => {
     await expect(bucket.copy('src/a', 'b', options)).rejects.toMatchObject({ code: 'PreconditionFailed', status: 412 });
     expect(bucket.requests.some((r) => r.method === 'POST' && r.query?.uploadId !== undefined)).toBe(false);
     expect(bucket.requests.at(-1)).toMatchObject({ method: 'DELETE' });
+  });
+});
+
+describe('tags through copies (tag-carry.ts)', () => {
+  const TAGS_XML = '<Tagging><TagSet><Tag><Key>team</Key><Value>a b</Value></Tag><Tag><Key>k</Key><Value>v</Value></Tag></TagSet></Tagging>';
+  const big = 12 * 1024 * 1024;
+  /** A store whose source has `count` tags (undefined: HEAD does not say); `destTags` answers GET ?tagging of the copy. */
+  const taggedStore = (count: number | undefined, size: number, destTags = '', sourceTagging: Answer = { body: TAGS_XML }): Script => {
+    const countHeader: Record<string, string> = count === undefined ? {} : { 'x-amz-tagging-count': String(count) };
+    return (req) => {
+      const tagging = req.query?.tagging !== undefined;
+      if (req.method === 'HEAD') return { headers: headOf({ 'content-length': String(size), ...countHeader }) };
+      if (req.method === 'GET' && tagging) return req.key === 'b' ? { body: destTags } : sourceTagging;
+      if (req.method === 'PUT' && tagging) return {};
+      if (req.method === 'POST' && req.query?.uploads !== undefined) return { body: '<InitiateMultipartUploadResult><UploadId>u1</UploadId></InitiateMultipartUploadResult>' };
+      if (req.method === 'PUT' && req.query?.partNumber !== undefined) return { body: `<CopyPartResult><ETag>p${String(req.query.partNumber)}</ETag><LastModified>2026-12-03T00:00:00.000Z</LastModified></CopyPartResult>` };
+      if (req.method === 'POST') return { headers: { 'x-amz-version-id': 'v9' }, body: '<CompleteMultipartUploadResult><Bucket>bkt</Bucket><Key>b</Key><ETag>abc-3</ETag></CompleteMultipartUploadResult>' };
+      return { headers: { 'x-amz-version-id': 'v9' }, body: copyResult('0123456789abcdef0123456789abcdef') };
+    };
+  };
+  const multipart = { threshold: 5 * 1024 * 1024, partSize: 5 * 1024 * 1024, concurrency: 2 };
+  const steps = (bucket: RecordingBucket) =>
+    bucket.requests.map((r) => {
+      if (r.query?.tagging !== undefined) return `${r.method} ?tagging ${r.bucket}/${r.key ?? ''}`;
+      if (r.method === 'POST') return r.query?.uploads !== undefined ? 'CREATE' : 'COMPLETE';
+      return r.method === 'PUT' && r.query?.partNumber !== undefined ? 'PART' : r.method;
+    });
+
+  it('ceph: a multipart copy sends the tags on create and puts them on the written version after (the store ignores the header)', async () => {
+    const bucket = new RecordingBucket(PROVIDER_PROFILES.ceph, taggedStore(2, big));
+    const result = await bucket.copy('src/a', 'b', { acl: 'private', multipart });
+    expect(steps(bucket)).toEqual(['HEAD', 'GET ?tagging src/a', 'CREATE', 'PART', 'PART', 'PART', 'HEAD', 'COMPLETE', 'PUT ?tagging bkt/b']);
+    expect(bucket.requests.find((r) => r.query?.uploads !== undefined)!.headers!['x-amz-tagging']).toBe('team=a%20b&k=v');
+    const put = bucket.requests.at(-1)!;
+    expect(put.query).toMatchObject({ versionId: 'v9' });
+    expect(String(put.body)).toContain('<Key>team</Key><Value>a b</Value>');
+    expect(result.tags).toBe('reapplied');
+  });
+
+  it('aws: the header on create is enough; nothing after', async () => {
+    const bucket = new RecordingBucket(PROVIDER_PROFILES.aws, taggedStore(2, big));
+    const result = await bucket.copy('src/a', 'b', { acl: 'private', multipart });
+    expect(steps(bucket)).toEqual(['HEAD', 'GET ?tagging src/a', 'CREATE', 'PART', 'PART', 'PART', 'COMPLETE']);
+    expect(result.tags).toBe('carried');
+  });
+
+  it('a metadata rewrite: ceph reads and puts the tags back; aws trusts the copy; an unknown store checks and puts only if they are gone', async () => {
+    const ceph = new RecordingBucket(PROVIDER_PROFILES.ceph, taggedStore(2, 5));
+    expect((await ceph.rewriteMetadata('o', { acl: 'private', set: { a: '2' } })).tags).toBe('reapplied');
+    expect(steps(ceph)).toEqual(['HEAD', 'GET ?tagging bkt/o', 'PUT', 'PUT ?tagging bkt/o']);
+
+    const aws = new RecordingBucket(PROVIDER_PROFILES.aws, taggedStore(2, 5));
+    expect((await aws.rewriteMetadata('o', { acl: 'private', set: { a: '2' } })).tags).toBeUndefined();
+    expect(steps(aws)).toEqual(['HEAD', 'PUT']);
+
+    // A self-copy: the tags read back after are the same object's; the store kept them here.
+    const kept = new RecordingBucket(DOCUMENTED_S3, taggedStore(2, 5));
+    expect((await kept.rewriteMetadata('o', { acl: 'private', set: { a: '2' } })).tags).toBeUndefined();
+    expect(steps(kept)).toEqual(['HEAD', 'GET ?tagging bkt/o', 'PUT', 'GET ?tagging bkt/o']);
+
+    let reads = 0;
+    const store = taggedStore(2, 5);
+    const lost = new RecordingBucket(DOCUMENTED_S3, (req) => (req.method === 'GET' && req.query?.tagging !== undefined && ++reads === 2 ? { body: '' } : store(req)));
+    expect((await lost.rewriteMetadata('o', { acl: 'private', set: { a: '2' } })).tags).toBe('reapplied');
+    expect(steps(lost)).toEqual(['HEAD', 'GET ?tagging bkt/o', 'PUT', 'GET ?tagging bkt/o', 'PUT ?tagging bkt/o']);
+  });
+
+  it('no tags (count 0), or a plain copy: no tagging request on any store', async () => {
+    for (const store of [PROVIDER_PROFILES.ceph, PROVIDER_PROFILES.aws, DOCUMENTED_S3]) {
+      const rewrite = new RecordingBucket(store, taggedStore(0, big));
+      await rewrite.rewriteMetadata('o', { acl: 'private', set: { a: '2' }, multipart });
+      const copy = new RecordingBucket(store, taggedStore(3, 5));
+      await copy.copy('src/a', 'b', { acl: 'private' });
+      for (const bucket of [rewrite, copy]) expect(bucket.requests.filter((r) => r.query?.tagging !== undefined)).toEqual([]);
+    }
+  });
+
+  it('a store that cannot say (no count, GET ?tagging refused): the copy goes on, tags "not-read"; a known count that cannot be read fails it', async () => {
+    const unknown = new RecordingBucket(PROVIDER_PROFILES.ceph, taggedStore(undefined, big, '', { status: 501 }));
+    expect((await unknown.copy('src/a', 'b', { acl: 'private', multipart })).tags).toBe('not-read');
+    const known = new RecordingBucket(PROVIDER_PROFILES.ceph, taggedStore(2, big, '', { status: 403 }));
+    await expect(known.copy('src/a', 'b', { acl: 'private', multipart })).rejects.toMatchObject({ status: 403 });
+    expect(known.requests.some((r) => r.query?.uploads !== undefined)).toBe(false);
   });
 });
 
