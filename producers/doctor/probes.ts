@@ -333,14 +333,53 @@ async function probeReplaceHeaders(ctx: Ctx): Promise<Observed<{ sent: string[];
 const REWRITE_KEY = 'rewrite.txt';
 const PROBE_TAGS = '<Tagging><TagSet><Tag><Key>doctor</Key><Value>tagged</Value></Tag></TagSet></Tagging>';
 
-async function probeTagging(ctx: Ctx): Promise<Observed<{ roundTrip: boolean; detail?: string }>> {
+async function probeTagging(ctx: Ctx): Promise<Observed<ObservationOf<'tagging'>>> {
   const key = `${ctx.prefix}${REWRITE_KEY}`;
   await putWithHeaders(ctx, key);
   const tagged = await ctx.raw.call({ method: 'PUT', key, query: { tagging: '' }, body: PROBE_TAGS, headers: { 'content-type': 'application/xml' } });
   if (!succeeded(tagged)) return observed({ roundTrip: false, detail: `PUT ?tagging answered ${describeAnswer(tagged)}` });
+  if (!(await hasProbeTag(ctx, key))) return observed({ roundTrip: false, detail: 'GET ?tagging did not give the tag back' });
+  // What the store itself does with tags on the writes that may lose them (the client acts on
+  // it, tag-carry.ts): a REPLACE copy, and x-amz-tagging on CreateMultipartUpload.
+  const copied = `${ctx.prefix}tag-replace.txt`;
+  const copy = await ctx.raw.call({
+    method: 'PUT',
+    key: copied,
+    headers: { 'x-amz-copy-source': copySourceHeader(ctx.raw.bucket, key), 'x-amz-metadata-directive': 'REPLACE', 'x-amz-meta-doctor': 'replaced' },
+  });
+  const replaceKeeps = succeeded(copy) ? await hasProbeTag(ctx, copied) : undefined;
+  return observed({ roundTrip: true, replaceKeeps, multipartCreateApplies: await multipartCreateApplies(ctx) });
+}
+
+/** Whether GET ?tagging of `key` gives the probe's tag (doctor=tagged). */
+async function hasProbeTag(ctx: Ctx, key: string): Promise<boolean> {
   const read = await ctx.raw.call({ method: 'GET', key, query: { tagging: '' } });
-  if (!succeeded(read)) return observed({ roundTrip: false, detail: `GET ?tagging answered ${describeAnswer(read)}` });
-  return observed(elementText(read.text, 'Value') === 'tagged' ? { roundTrip: true } : { roundTrip: false, detail: 'GET ?tagging did not give the tag back' });
+  return succeeded(read) && elementText(read.text, 'Value') === 'tagged';
+}
+
+/** A one-part upload created with x-amz-tagging: is the tag on the object? Undefined when the upload itself failed. */
+async function multipartCreateApplies(ctx: Ctx): Promise<boolean | undefined> {
+  const key = `${ctx.prefix}tag-multipart.txt`;
+  const created = await ctx.raw.call({ method: 'POST', key, query: { uploads: '' }, headers: { 'content-type': 'text/plain', 'x-amz-tagging': 'doctor=tagged' } });
+  const uploadId = elementText(created.text, 'UploadId');
+  if (!succeeded(created) || uploadId === undefined || uploadId === '') return undefined;
+  const part = await ctx.raw.call({ method: 'PUT', key, query: { partNumber: '1', uploadId }, body: HELLO });
+  const etag = part.headers.etag;
+  const done =
+    succeeded(part) && etag !== undefined
+      ? await ctx.raw.call({
+          method: 'POST',
+          key,
+          query: { uploadId },
+          body: `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${etag.replace(/"/g, '&quot;')}</ETag></Part></CompleteMultipartUpload>`,
+          headers: { 'content-type': 'application/xml' },
+        })
+      : undefined;
+  if (done === undefined || !succeeded(done)) {
+    await ctx.raw.call({ method: 'DELETE', key, query: { uploadId } });
+    return undefined;
+  }
+  return hasProbeTag(ctx, key);
 }
 
 /** s3jobs' metadata rewrite of the tagged, fully-headered object: every header (and the tag) must survive. */

@@ -104,7 +104,7 @@ export function formatTable(results: readonly ProbeResult[]): string {
 }
 
 function profileLine(profile: StoreProfile): string {
-  return `copyConditions=${profile.copyConditions} partCopyConditions=${partCopyConditions(profile)} multipartCompletionEtag=${profile.multipartCompletionEtag} ownedBucketCreate=${profile.ownedBucketCreate} (source: ${profile.source})`;
+  return `copyConditions=${profile.copyConditions} partCopyConditions=${partCopyConditions(profile)} multipartCompletionEtag=${profile.multipartCompletionEtag} ownedBucketCreate=${profile.ownedBucketCreate} replaceCopyTags=${profile.replaceCopyTags ?? 'unknown'} multipartCreateTags=${profile.multipartCreateTags ?? 'unknown'} (source: ${profile.source})`;
 }
 
 /** The whole human report: heading, table, the profile, cleanup, saving, and the conclusion. */

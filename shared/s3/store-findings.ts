@@ -99,8 +99,18 @@ export interface StoreObservations {
    * twice listed, and whether s3jobs' `deleteBucket({ empty: true })` then removed it all.
    */
   scratchVersioning: Observed<{ enabled: boolean; versions: number; clientEmptied: boolean; detail?: string | undefined }>;
-  /** PUT/GET ?tagging round-trips; `keptByRewrite`: the tags are still there after s3jobs' rewrite. */
-  tagging: Observed<{ roundTrip: boolean; keptByRewrite?: boolean | undefined; detail?: string | undefined }>;
+  /**
+   * PUT/GET ?tagging round-trips; `keptByRewrite`: the tags are still there after s3jobs' rewrite;
+   * what the store itself does: `replaceKeeps` (a raw REPLACE copy keeps the source's tags),
+   * `multipartCreateApplies` (x-amz-tagging on CreateMultipartUpload tags the object).
+   */
+  tagging: Observed<{
+    roundTrip: boolean;
+    keptByRewrite?: boolean | undefined;
+    replaceKeeps?: boolean | undefined;
+    multipartCreateApplies?: boolean | undefined;
+    detail?: string | undefined;
+  }>;
 }
 
 /** `"abc"` → quoted, `abc` → unquoted, `` → empty, undefined → absent (a weak `W/"…"` counts as quoted). */
@@ -153,6 +163,11 @@ export function findingsFromObservations(obs: StoreObservations): Partial<StoreP
     const answer = obs.bucketRecreate.value.answer;
     if (answer === '200' || answer === '409') findings.ownedBucketCreate = answer;
   }
+  if (obs.tagging.state === 'observed') {
+    const { replaceKeeps, multipartCreateApplies } = obs.tagging.value;
+    if (replaceKeeps !== undefined) findings.replaceCopyTags = replaceKeeps ? 'kept' : 'dropped';
+    if (multipartCreateApplies !== undefined) findings.multipartCreateTags = multipartCreateApplies ? 'applied' : 'ignored';
+  }
   return findings;
 }
 
@@ -198,6 +213,16 @@ export function storeFindingsKey(prefix: string, endpoint: string): string {
 const COPY_CONDITION_VALUES: readonly CopyConditionSupport[] = ['standard', 'legacy', 'both', 'none', 'unknown'];
 const OWNED_CREATE_VALUES: readonly OwnedBucketCreate[] = ['409', '200', '200-in-us-east-1', 'unknown'];
 
+/** The values each stored finding may take (anything else is refused, never guessed at). */
+const FINDING_VALUES = {
+  copyConditions: COPY_CONDITION_VALUES,
+  partCopyConditions: COPY_CONDITION_VALUES,
+  multipartCompletionEtag: ['etag', 'may-be-empty'],
+  ownedBucketCreate: OWNED_CREATE_VALUES,
+  replaceCopyTags: ['kept', 'dropped', 'unknown'],
+  multipartCreateTags: ['applied', 'ignored', 'unknown'],
+} as const satisfies { [K in keyof StoreProfile]?: readonly NonNullable<StoreProfile[K]>[] };
+
 /**
  * Reads a stored record back, checking each field the workers use. A record written by another
  * version, or damaged, is refused with a message naming the field (the caller logs it and keeps
@@ -218,21 +243,11 @@ export function parseStoredFindings(text: string, key: string): StoredFindings {
   const f = r.findings as Record<string, unknown> | null | undefined;
   if (f === null || typeof f !== 'object' || Array.isArray(f)) throw bad('findings is missing');
   const findings: Partial<StoreProfile> = { source: typeof f.source === 'string' ? f.source : `doctor:${r.at as string}` };
-  if (f.copyConditions !== undefined) {
-    if (!COPY_CONDITION_VALUES.includes(f.copyConditions as CopyConditionSupport)) throw bad(`findings.copyConditions ${JSON.stringify(f.copyConditions)} is not one of ${COPY_CONDITION_VALUES.join(', ')}`);
-    findings.copyConditions = f.copyConditions as CopyConditionSupport;
-  }
-  if (f.partCopyConditions !== undefined) {
-    if (!COPY_CONDITION_VALUES.includes(f.partCopyConditions as CopyConditionSupport)) throw bad(`findings.partCopyConditions ${JSON.stringify(f.partCopyConditions)} is not one of ${COPY_CONDITION_VALUES.join(', ')}`);
-    findings.partCopyConditions = f.partCopyConditions as CopyConditionSupport;
-  }
-  if (f.multipartCompletionEtag !== undefined) {
-    if (f.multipartCompletionEtag !== 'etag' && f.multipartCompletionEtag !== 'may-be-empty') throw bad(`findings.multipartCompletionEtag ${JSON.stringify(f.multipartCompletionEtag)} is not etag or may-be-empty`);
-    findings.multipartCompletionEtag = f.multipartCompletionEtag;
-  }
-  if (f.ownedBucketCreate !== undefined) {
-    if (!OWNED_CREATE_VALUES.includes(f.ownedBucketCreate as OwnedBucketCreate)) throw bad(`findings.ownedBucketCreate ${JSON.stringify(f.ownedBucketCreate)} is not one of ${OWNED_CREATE_VALUES.join(', ')}`);
-    findings.ownedBucketCreate = f.ownedBucketCreate as OwnedBucketCreate;
+  for (const [field, allowed] of Object.entries(FINDING_VALUES) as [keyof typeof FINDING_VALUES, readonly string[]][]) {
+    const value = f[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || !allowed.includes(value)) throw bad(`findings.${field} ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+    (findings as Record<string, unknown>)[field] = value;
   }
   const failed = Array.isArray(r.failed) ? r.failed.filter((x): x is string => typeof x === 'string') : [];
   return { version: 1, endpoint: r.endpoint as string, bucket: r.bucket as string, at: r.at as string, findings, failed };

@@ -266,8 +266,11 @@ export function judgeTagging(o: StoreObservations['tagging']): ProbeResult {
   if (o.state !== 'observed') return unobserved('tagging', probe, 'copies keep tags (x-amz-tagging-directive COPY, the default)', o);
   const v = o.value;
   if (!v.roundTrip) return { id: 'tagging', probe, store: `no tagging: ${v.detail ?? 'unknown'}`, s3jobs: 'nothing to keep', verdict: 'info' };
-  if (v.keptByRewrite === false) return { id: 'tagging', probe, store: 'tags round-trip, but a REPLACE self-copy drops them', s3jobs: "a metadata rewrite loses the object's tags here", verdict: 'warn' };
-  return { id: 'tagging', probe, store: 'tags round-trip', s3jobs: v.keptByRewrite === true ? 'a metadata rewrite keeps them' : 'copies keep them (tagging directive COPY)', verdict: 'ok' };
+  const losses = [v.replaceKeeps === false ? 'a REPLACE copy drops them' : '', v.multipartCreateApplies === false ? 'x-amz-tagging on CreateMultipartUpload is ignored' : ''].filter((x) => x !== '');
+  const store = losses.length === 0 ? 'tags round-trip' : `tags round-trip, but ${losses.join('; ')}`;
+  if (v.keptByRewrite === false) return { id: 'tagging', probe, store, s3jobs: "a metadata rewrite loses the object's tags here", verdict: 'warn' };
+  const kept = v.keptByRewrite === true ? 'a metadata rewrite keeps them' : 'copies keep them';
+  return { id: 'tagging', probe, store, s3jobs: losses.length === 0 ? kept : `${kept}: s3jobs puts them back where the store loses them`, verdict: 'ok' };
 }
 
 /** Every row, in the table's order. `profile` is what s3jobs will use there (preset + findings). */

@@ -109,7 +109,15 @@ describe('findings and the StoreProfile', () => {
     obs.partCopyConditions = { state: 'observed', value: partConditions({ standard: false, legacy: false }) };
     obs.multipart = { state: 'observed', value: { parts: 2, sourceSize: 100, completeEtag: 'empty', headSize: 100, headEtag: '"abc-2"', client: { ok: true } } };
     obs.bucketRecreate = { state: 'observed', value: { answer: '200', status: 200, clientCreated: false } };
-    const ceph = { copyConditions: 'legacy', partCopyConditions: 'none', multipartCompletionEtag: 'may-be-empty', ownedBucketCreate: '200' } as const;
+    obs.tagging = { state: 'observed', value: { roundTrip: true, keptByRewrite: true, replaceKeeps: false, multipartCreateApplies: false } };
+    const ceph = {
+      copyConditions: 'legacy',
+      partCopyConditions: 'none',
+      multipartCompletionEtag: 'may-be-empty',
+      ownedBucketCreate: '200',
+      replaceCopyTags: 'dropped',
+      multipartCreateTags: 'ignored',
+    } as const;
     expect(findingsFromObservations(obs)).toEqual({ source: `doctor:${AT}`, ...ceph });
     const profile = storeProfileFromObservations(obs);
     expect(profile).toEqual({ ...DOCUMENTED_S3, ...ceph, source: `doctor:${AT} over documented` });
@@ -242,8 +250,13 @@ describe('verdicts', () => {
     expect(results.find((r) => r.id === 'sigv4')!.store).toBe('no answer: S3JOBS_NETWORK: network error ECONNREFUSED');
   });
 
-  it('tagging lost by a rewrite warns', () => {
+  it('tagging lost by a rewrite warns; tags the store loses and s3jobs puts back are said, and ok', () => {
     expect(judgeTagging({ state: 'observed', value: { roundTrip: true, keptByRewrite: false } }).verdict).toBe('warn');
+    const ceph = judgeTagging({ state: 'observed', value: { roundTrip: true, keptByRewrite: true, replaceKeeps: false, multipartCreateApplies: false } });
+    expect(ceph).toMatchObject({ verdict: 'ok', store: 'tags round-trip, but a REPLACE copy drops them; x-amz-tagging on CreateMultipartUpload is ignored' });
+    expect(ceph.s3jobs).toContain('puts them back');
+    const aws = judgeTagging({ state: 'observed', value: { roundTrip: true, keptByRewrite: true, replaceKeeps: true, multipartCreateApplies: true } });
+    expect(aws).toMatchObject({ verdict: 'ok', store: 'tags round-trip', s3jobs: 'a metadata rewrite keeps them' });
   });
 
   it('a failing key names the key kind; several failures are each named once', () => {
