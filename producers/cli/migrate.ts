@@ -504,7 +504,7 @@ async function run(request: MigrateRequest, io: MigrateIo): Promise<number> {
       if (request.globals.json) {
         // The JSON document says what was delivered, so it comes first; text prints the summary first.
         delivered = await deliver();
-        const batchOps = delivered === undefined ? undefined : { path: delivered.path, uploadedTo: delivered.uploadedTo, ...delivered.totals };
+        const batchOps = delivered === undefined ? undefined : { path: delivered.path, uploadedTo: delivered.uploadedTo, ...delivered.totals, incomplete: delivered.incomplete };
         printJson(io, { run, dryRun: result.dryRun, reportPath: result.reportPath, interrupted: result.interrupted, resumed: result.resumed, exitCode: code, batchOps });
       } else if (result.dryRun !== undefined) {
         io.stdout(formatDryRun(spec, result));

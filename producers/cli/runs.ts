@@ -356,7 +356,7 @@ async function reportRun(request: RunRequest, ctx: RunContext, config: S3JobsCon
     if (json) {
       // The JSON document says what was delivered, so it comes first; text says what was drained first.
       delivered = await deliver();
-      const batchOps = delivered === undefined ? undefined : { path: delivered.path, uploadedTo: delivered.uploadedTo, ...delivered.totals };
+      const batchOps = delivered === undefined ? undefined : { path: delivered.path, uploadedTo: delivered.uploadedTo, ...delivered.totals, incomplete: delivered.incomplete };
       printJson(io, { run, reportPath: target, rowsWritten: written, note: notes.length === 0 ? undefined : notes.join('; '), batchOps, ...(interrupted ? { interrupted } : {}) });
     } else {
       io.stdout(`Report of run ${run.id}: ${target} (${formatCount(written)} new row${written === 1 ? '' : 's'} written; ${formatCount(finishedOf(run))} of ${formatCount(run.enqueued)} objects finished)\n`);
@@ -365,7 +365,9 @@ async function reportRun(request: RunRequest, ctx: RunContext, config: S3JobsCon
     }
     // As the run commands print it: on stderr, --json or not.
     if (delivered !== undefined) io.stderr(`${delivered.line}\n`);
-    return interrupted ? EXIT_INTERRUPTED : stuck !== undefined ? ExitCode.Failed : ExitCode.Ok;
+    // A report that could not be delivered whole (rows drained on another machine) is not a success.
+    const undelivered = delivered?.incomplete !== undefined && uploadTo !== undefined;
+    return interrupted ? EXIT_INTERRUPTED : stuck !== undefined || undelivered ? ExitCode.Failed : ExitCode.Ok;
   } finally {
     removeInterrupt?.();
     await lease.release().catch(() => undefined);

@@ -15,6 +15,7 @@ import { S3Bucket } from '../../shared/s3/index.js';
 import { uploadFile } from '../../shared/s3/upload-file.js';
 import { parseReportTo, summaryLine, writeBatchOpsReport, type BatchOpsTotals } from './batchops-report.js';
 import { MIGRATION_KIND } from './migration.js';
+import { finishedOf } from './progress.js';
 
 /** Where a run's completion report is uploaded: `s3://bucket/prefix/` parsed. */
 export interface ReportTarget {
@@ -73,6 +74,12 @@ export interface DeliveredReport {
   totals: BatchOpsTotals;
   /** The summary line (`summaryLine`): what the run commands print on stderr, and the summary file holds. */
   line: string;
+  /**
+   * Set when the report holds fewer tasks than the run finished (its earlier rows were drained into
+   * a report on another machine): then nothing is uploaded, since a partial report handed on as the
+   * run's would say objects were never processed.
+   */
+  incomplete?: { tasks: number; finished: number } | undefined;
 }
 
 /**
@@ -82,7 +89,7 @@ export interface DeliveredReport {
  */
 export async function deliverBatchOpsReport(
   config: S3JobsConfig,
-  run: Pick<RunInfo, 'id' | 'kind' | 'spec'>,
+  run: Pick<RunInfo, 'id' | 'kind' | 'spec' | 'completed' | 'deadLettered' | 'cancelled'>,
   reportPath: string,
   target: ReportTarget | undefined,
 ): Promise<DeliveredReport> {
@@ -90,6 +97,12 @@ export async function deliverBatchOpsReport(
   // Resolved before the local file is written: a profile missing here fails before any work.
   const profile = target === undefined ? undefined : uploadProfile(config, run, target);
   const totals = await writeBatchOpsReport(reportPath, local);
+  const tasks = totals.succeeded + totals.failed;
+  const finished = finishedOf(run);
+  if (tasks < finished) {
+    const where = `${local} (partial: ${tasks} of the run's ${finished} tasks; the others' rows were drained into the report where the run started${target === undefined ? '' : ', so it was not uploaded'})`;
+    return { path: local, uploadedTo: undefined, totals, line: summaryLine(run.id, totals, where), incomplete: { tasks, finished } };
+  }
   if (target === undefined || profile === undefined) return { path: local, uploadedTo: undefined, totals, line: summaryLine(run.id, totals, local) };
   const uploadedTo = `s3://${target.bucket}/${target.prefix}${run.id}.csv`;
   const line = summaryLine(run.id, totals, uploadedTo);

@@ -17,7 +17,7 @@
  * One writer at a time: callers hold the run's lease.
  */
 import { closeSync, existsSync, ftruncateSync, fstatSync, openSync, readFileSync, readSync, renameSync, writeFileSync, appendFileSync } from 'node:fs';
-import { REPORT_HEADER, type RunStore } from '../../shared/runs/index.js';
+import { REPORT_HEADER, REPORT_HEADER_V1, type RunStore } from '../../shared/runs/index.js';
 import { csvLine } from './manifest-source.js';
 
 /** Rows read from the stream per drain round (one append, one XDEL). */
@@ -69,6 +69,21 @@ export function rowObjectPrefix(row: string): string | undefined {
   return undefined;
 }
 
+/**
+ * A row without its last field (version_id): what goes into a report begun before that column
+ * (REPORT_HEADER_V1), so that a run resumed by a newer s3jobs keeps one column count. Pure.
+ */
+export function withoutLastField(row: string): string {
+  let quoted = false;
+  let last = -1;
+  for (let i = 0; i < row.length; i++) {
+    const c = row.charCodeAt(i);
+    if (c === 0x22) quoted = !quoted;
+    else if (c === 0x2c && !quoted) last = i;
+  }
+  return last < 0 ? row : row.slice(0, last);
+}
+
 /** The version_id field of a report row (its ninth; '' in rows written before that column). Pure. */
 export function rowVersionId(row: string): string {
   return csvLine(row)[8] ?? '';
@@ -118,6 +133,8 @@ export class ReportFile {
   readonly path: string;
   /** Whether the next drain still has to look for rows a killed writer appended but did not delete. */
   #checkTail = true;
+  /** The file was begun with REPORT_HEADER_V1 (no version_id column): rows are written without it. */
+  #v1 = false;
 
   private constructor(path: string) {
     this.path = path;
@@ -158,6 +175,11 @@ export class ReportFile {
       }
       if (end < size) ftruncateSync(fd, end);
       if (end === 0) writeFileSync(fd, `${REPORT_HEADER}\n`);
+      else {
+        const head = Buffer.alloc(Math.min(end, REPORT_HEADER_V1.length + 1));
+        readSync(fd, head, 0, head.length, 0);
+        report.#v1 = head.toString('utf8') === `${REPORT_HEADER_V1}\n`;
+      }
     } finally {
       closeSync(fd);
     }
@@ -168,7 +190,9 @@ export class ReportFile {
   async drain(store: RunStore, runId: string): Promise<number> {
     let written = 0;
     for (;;) {
-      const { ids, rows, revises } = await store.readOutcomes(runId, DRAIN_BATCH);
+      const read = await store.readOutcomes(runId, DRAIN_BATCH);
+      const { ids, revises } = read;
+      const rows = this.#v1 ? read.rows.map(withoutLastField) : read.rows;
       if (rows.length === 0) return written;
       let skip = 0;
       if (this.#checkTail) {

@@ -4,7 +4,7 @@
  * with the run, or given to `run report`); before, it drains rows only and says so; with --wait it
  * drains until the run ends.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runProducerCommand } from '../../../producers/cli/index.js';
@@ -106,6 +106,21 @@ describe('s3jobs run report: the Batch Operations report of a run left to the wo
     expect(resumed.code).toBe(1);
     expect(resumed.stderr).toContain(`${line}\n`);
     expect((await reports.getBuffer(`runs/${id}.summary.txt`)).toString()).toBe(`${line}\n`);
+
+    // Another machine, without the run's report: what it drains is not the whole run, and a partial
+    // report is never handed on as the run's. Written locally, said, not uploaded, exit code 1.
+    await reports.delete(`runs/${id}.summary.txt`);
+    await reports.delete(`runs/${id}.csv`);
+    unlinkSync(report);
+    const elsewhere = join(env.dir, 'elsewhere.csv');
+    const partial = await env.cli(['run', 'report', id, '--out', elsewhere]);
+    expect(partial.code, partial.stderr).toBe(1);
+    expect(partial.stderr).toContain(`note: the run's report ${report} is not on this machine`);
+    expect(partial.stderr).toContain(
+      `Run ${id}: 0 tasks, 0 succeeded, 0 failed; completion report ${elsewhere}.batchops.csv (partial: 0 of the run's 21 tasks; the others' rows were drained into the report where the run started, so it was not uploaded)\n`,
+    );
+    expect(await reports.exists(`runs/${id}.csv`)).toBe(false);
+    expect(await reports.exists(`runs/${id}.summary.txt`)).toBe(false);
   });
 
   it('on a run still draining: rows only and a note; with --wait it returns once the workers have finished the run', { timeout: 60_000 }, async () => {

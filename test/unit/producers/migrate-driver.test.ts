@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isDeadLocalOwner, leaseOwner, parseLeaseOwner } from '../../../producers/migrate/lease.js';
 import { canonicalJson, defaultRunId, effectiveWindow, failureThresholdReason, RatePacer, type MigrationSpec } from '../../../producers/migrate/migration.js';
-import { applyRevisions, csvRecordEnd, ReportFile, rowObjectPrefix, rowsAlreadyWritten, rowVersionId } from '../../../producers/migrate/report.js';
+import { csvLine } from '../../../producers/migrate/manifest-source.js';
+import { applyRevisions, csvRecordEnd, ReportFile, rowObjectPrefix, rowsAlreadyWritten, rowVersionId, withoutLastField } from '../../../producers/migrate/report.js';
 import { runJobId, slotOfRunJob } from '../../../producers/migrate/run-jobs.js';
-import { REPORT_HEADER, type RunStore } from '../../../shared/runs/index.js';
+import { REPORT_HEADER, REPORT_HEADER_V1, type RunStore } from '../../../shared/runs/index.js';
 
 describe('RatePacer', () => {
   it('without a rate, everything goes at once', () => {
@@ -155,6 +156,25 @@ describe('the report after a killed writer', () => {
     expect(await report.drain(store as unknown as RunStore, 'r')).toBe(1);
     expect(readFileSync(path, 'utf8')).toBe(`${REPORT_HEADER}\n${rows.join('\n')}\n`);
     expect(store.acked).toEqual(['0-0', '1-0', '2-0']);
+  });
+
+  it('a report begun before the version_id column is continued without it: one column count throughout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 's3jobs-report-'));
+    const path = join(dir, 'v1.csv');
+    writeFileSync(path, `${REPORT_HEADER_V1}\nb,k0,completed,true,,,1,"""e0"""\n`);
+    const { report } = ReportFile.open(path, false);
+    const newer = ['b,k1,completed,true,,,1,"""e1""",v1', 'b,"k,2",dead-lettered,,AccessDenied,"no, really",1,,"v,2"', 'b,k3,completed,false,,,1,"""e3""",'];
+    expect(await report.drain(fakeStore([...newer]) as unknown as RunStore, 'r')).toBe(3);
+    const lines = readFileSync(path, 'utf8').trimEnd().split('\n');
+    expect(lines).toEqual([REPORT_HEADER_V1, 'b,k0,completed,true,,,1,"""e0"""', 'b,k1,completed,true,,,1,"""e1"""', 'b,"k,2",dead-lettered,,AccessDenied,"no, really",1,', 'b,k3,completed,false,,,1,"""e3"""']);
+    for (const line of lines) expect(csvLine(line)).toHaveLength(8);
+    // A current report keeps every column.
+    const current = join(dir, 'v2.csv');
+    writeFileSync(current, `${REPORT_HEADER}\n`);
+    await ReportFile.open(current, false).report.drain(fakeStore([newer[0]!]) as unknown as RunStore, 'r');
+    expect(readFileSync(current, 'utf8')).toBe(`${REPORT_HEADER}\n${newer[0]}\n`);
+    expect(withoutLastField('a,"b,c"')).toBe('a');
+    expect(withoutLastField('only')).toBe('only');
   });
 
   it('a fresh report starts over; a missing one is created and said to be missing', () => {
