@@ -49,9 +49,10 @@ export interface DeadLettererOptions {
   logger: Logger;
   /**
    * Called once the DLQ holds the record and before the original is removed (so a crash re-runs
-   * it: it must be idempotent). Used to count run jobs as dead-lettered.
+   * it: it must be idempotent), with the job's progress (undefined for a batch's object). Used to
+   * count run jobs as dead-lettered, and to abort an upload a copy kept (left-upload.ts).
    */
-  onRecorded?: ((record: DeadLetterRecord) => Promise<void>) | undefined;
+  onRecorded?: ((record: DeadLetterRecord, progress: unknown) => Promise<void>) | undefined;
   /** See the module comment. Default 60 000 ms. */
   staleRecordGraceMs?: number;
   now?: () => number;
@@ -66,7 +67,7 @@ export class DeadLetterer {
   readonly #logger: Logger;
   readonly #graceMs: number;
   readonly #now: () => number;
-  readonly #onRecorded: ((record: DeadLetterRecord) => Promise<void>) | undefined;
+  readonly #onRecorded: ((record: DeadLetterRecord, progress: unknown) => Promise<void>) | undefined;
   /** One move per job id at a time within this process (the event and a sweep may both try). */
   readonly #inFlight = new Map<string, Promise<DeadLetterOutcome>>();
 
@@ -134,7 +135,7 @@ export class DeadLetterer {
     const deadId = deadLetterJobId(failure.jobId);
     const stored = await this.#storeRecord(deadId, record);
     // Counted with this failure's details; an older record of the object (a crash re-ran it) stays.
-    if (this.#onRecorded !== undefined) await this.#onRecorded(record);
+    if (this.#onRecorded !== undefined) await this.#onRecorded(record, undefined);
     this.#logger.warn(
       { jobId: failure.jobId, kind: record.kind, reason: record.reason, code: record.error.code, status: record.error.status, requestId: record.error.requestId, attemptsMade: record.attemptsMade, recorded: stored !== undefined },
       `object dead-lettered (${record.reason}): ${record.error.code}: ${record.error.message}`,
@@ -190,7 +191,7 @@ export class DeadLetterer {
       }
       await stored.updateData(record);
     }
-    if (this.#onRecorded !== undefined) await this.#onRecorded(stored.data);
+    if (this.#onRecorded !== undefined) await this.#onRecorded(stored.data, job.progress);
     // The DLQ holds this failure's record: only now may the original go.
     const removed = await this.#queue.remove(jobId);
     if (removed !== 1) {

@@ -34,6 +34,7 @@ import { checkEvictionPolicy } from './redis-policy.js';
 import { FinalAttemptError } from './retry/attempt-errors.js';
 import { s3jobsBackoffStrategy } from './retry/backoff.js';
 import { LockLost, ShutdownRequested } from './shutdown.js';
+import { abortLeftUpload } from './left-upload.js';
 
 /**
  * How many times a job may be found stalled (its worker died or stopped renewing the lock) and be
@@ -131,9 +132,10 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     queue,
     deadLetters,
     logger,
-    onRecorded: async (record) => {
+    onRecorded: async (record, progress) => {
       await reportDeadLettered(runs, record);
       metrics.jobFinished(record.kind ?? 'invalid', 'dead_lettered');
+      await abortLeftUpload(record, progress, (profile, bucket) => buckets.bucketFor(profile, bucket), logger);
     },
   });
   // What s3jobs doctor found at each profile's endpoint, over the profile's preset: read before the

@@ -3,13 +3,16 @@
  * ran, a move interrupted between its steps, concurrent moves, a record left by an earlier failure.
  */
 import { Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../../shared/log/logger.js';
 import type { DeadLetterRecord } from '../../../shared/queue/dead-letter.js';
 import { deadLetterJobId } from '../../../shared/queue/names.js';
 import { DeadLetterer } from '../../../workers/dead-letter.js';
 import { BULLMQ_STALLED_REASON } from '../../../workers/retry/codes.js';
+import { createMultipartUpload, isUploadGone, listParts, md5Of, uploadPart } from '../../../shared/s3/multipart-upload.js';
+import { cleanupBuckets, freshBucket } from '../../support/buckets.js';
 import { redisUrl } from '../../support/redis.js';
+import { s3Target } from '../../support/s3-env.js';
 import { PREFIX, PROFILE, workerTestEnv, type WorkerTestEnv } from './helpers.js';
 
 let env: WorkerTestEnv;
@@ -19,6 +22,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await env.cleanup();
 });
+
+afterAll(cleanupBuckets);
 
 const payload = (key: string) => ({ kind: 'copy', profile: PROFILE, source: { bucket: 'no-such-src', key }, destination: { bucket: 'no-such-dst', key }, acl: 'private' });
 const connection = { url: redisUrl() };
@@ -66,6 +71,37 @@ describe('dead-lettering', () => {
     expect(deadLettered.get(id)).toMatchObject({ reason: 'stalled', kind: 'copy', error: { code: 'S3JOBS_STALLED' } });
     expect(deadLettered.get(id)!.error.message).toContain('job stalled more than allowable limit');
   });
+
+  it.skipIf(s3Target().kind !== 'external')(
+    'a copy dead-lettered as stalled with an upload kept for its next attempt: the upload is aborted (s3rver has no ListParts to check it)',
+    { timeout: 30_000 },
+    async () => {
+      const destination = await freshBucket('dl-upload');
+      const uploadId = await createMultipartUpload(destination, 'big.bin', {}, {});
+      const part = Buffer.alloc(5 * 1024 * 1024, 1);
+      await uploadPart(destination, 'big.bin', uploadId, 1, part, md5Of(part), {});
+      const id = await env.add({ ...payload('big.bin'), destination: { bucket: destination.name, key: 'big.bin' } });
+      // A streamed copy's worker that saved its checkpoint, then hung (killed, in effect).
+      const checkpoint = { uploadId, destination: `${destination.name}/big.bin`, sourceEtag: '"e"', size: 12 * 1024 * 1024, partSize: 5 * 1024 * 1024 };
+      const hung = new Worker(
+        env.queue,
+        async (job) => {
+          await job.updateProgress({ transfer: checkpoint });
+          return new Promise(() => undefined);
+        },
+        { connection, prefix: PREFIX, skipLockRenewal: true, skipStalledCheck: true, lockDuration: 1_000 },
+      );
+      while ((await Job.fromId(env.producer.queue, id))?.progress === 0) await new Promise((r) => setTimeout(r, 20));
+      await hung.close(true);
+      expect(await listParts(destination, 'big.bin', uploadId, {})).toHaveLength(1);
+
+      await env.startWorker({ maxStalledCount: 0, overrides: { worker: { stalledIntervalMs: 500 } } });
+      const { deadLettered } = await env.settle(10_000);
+      expect(deadLettered.get(id)).toMatchObject({ reason: 'stalled', kind: 'copy' });
+      const gone: unknown = await listParts(destination, 'big.bin', uploadId, {}).then(() => 'still there', (err: unknown) => err);
+      expect(isUploadGone(gone), String(gone)).toBe(true);
+    },
+  );
 
   it('a move interrupted after writing the record finishes without a second record', async () => {
     const [id] = await failWithoutDeadLettering(['NoSuchKey: gone [HTTP 404]']);
