@@ -585,7 +585,7 @@ export class S3Bucket {
       result = await this.#multipartCopy(src, key, head, planned.headers, acl, options.ifMatch, multipart, keys, options);
     } else {
       const write: CopyWrite = planned.directive === 'REPLACE' ? 'replace' : 'copy';
-      const tags = await this.#tagsToCarry(write, src, head, options.sourceVersionId, options);
+      const tags = await this.#tagsToCarry(write, src, taggingCount(head?.headers), options.sourceVersionId, options);
       try {
         result = await this.#singleCopy(src, key, planned.directive, planned.headers, acl, options.ifMatch ?? planned.pin, keys, options, head?.size, options.sourceVersionId);
         await this.#keepTags(write, key, tags, result, options);
@@ -638,7 +638,7 @@ export class S3Bucket {
     let copied: CopyResult;
     if (large) copied = await this.#multipartCopy(self, key, head, headers, acl, head.etag, multipart, keys, options);
     else {
-      const tags = await this.#tagsToCarry('replace', self, head, head.versionId, options);
+      const tags = await this.#tagsToCarry('replace', self, taggingCount(head.headers), head.versionId, options);
       // No versionId: copying a pinned old version onto the key would resurrect stale content.
       copied = await this.#singleCopy(self, key, 'REPLACE', headers, acl, head.etag, keys, options, head.size, undefined);
       await this.#keepTags('replace', key, tags, copied, options);
@@ -810,8 +810,7 @@ export class S3Bucket {
    * taken as none, said as `unread`; where it says there are some, failing to read them fails
    * the copy rather than dropping them.
    */
-  async #tagsToCarry(write: CopyWrite, src: { bucket: string; key: string }, head: ObjectInfo | undefined, versionId: string | undefined, options: CallOptions): Promise<CarriedTags> {
-    const count = taggingCount(head);
+  async #tagsToCarry(write: CopyWrite, src: { bucket: string; key: string }, count: number | undefined, versionId: string | undefined, options: CallOptions): Promise<CarriedTags> {
     if (!mustReadTags(write, count, this.#store)) return {};
     try {
       const tags = userTags(await this.#getTaggingAt(src.bucket, src.key, options, versionId));
@@ -822,10 +821,13 @@ export class S3Bucket {
     }
   }
 
-  /** `#tagsToCarry` of an object of this bucket: for a copy this client does not make itself (`streamCopy`). */
-  readTagsToCarry(write: CopyWrite, key: string, head: ObjectInfo, options: CallOptions & { versionId?: string | undefined } = {}): Promise<CarriedTags> {
+  /**
+   * `#tagsToCarry` of an object of this bucket, `count` its tag count as a HEAD or GET said it
+   * (`taggingCount`): for a copy this client does not make itself (`streamCopy`).
+   */
+  readTagsToCarry(write: CopyWrite, key: string, count: number | undefined, options: CallOptions & { versionId?: string | undefined } = {}): Promise<CarriedTags> {
     assertKey(key);
-    return this.#tagsToCarry(write, { bucket: this.name, key }, head, options.versionId, options);
+    return this.#tagsToCarry(write, { bucket: this.name, key }, count, options.versionId, options);
   }
 
   /**
@@ -923,7 +925,7 @@ export class S3Bucket {
     if (createHeaders['x-amz-storage-class'] === undefined && head.storageClass !== 'STANDARD') createHeaders['x-amz-storage-class'] = head.storageClass;
     if (keys.destination === undefined && createHeaders['x-amz-server-side-encryption'] === undefined) Object.assign(createHeaders, sseHeadersFromSource(head.headers));
     // Nor its tags: sent with the create, and put back after where the store ignores that.
-    const tags = await this.#tagsToCarry('new-object', src, head, options.sourceVersionId, options);
+    const tags = await this.#tagsToCarry('new-object', src, taggingCount(head.headers), options.sourceVersionId, options);
     if (tags.tags !== undefined) createHeaders['x-amz-tagging'] = taggingHeader(tags.tags);
 
     const uploadId = await createMultipartUpload(this, key, createHeaders, options);

@@ -23,7 +23,7 @@ import type { CallOptions, S3Bucket } from './bucket.js';
 import { abortMultipartUpload, checksumMismatch, isUploadGone, completeMultipartUpload, createMultipartUpload, listParts, md5Of, putVerified, uploadPart, type UploadedPart } from './multipart-upload.js';
 import type { ObjectInfo } from './object-info.js';
 import { bareEtag, canResume, destinationHeaders, endToEndCheck, multipartEtag, plainMd5, streamParts, type StreamPart, type TransferChange, type TransferCheckpoint } from './transfer-plan.js';
-import { taggingHeader, type TagsOutcome } from './tag-carry.js';
+import { taggingCount, taggingHeader, type CarriedTags, type TagsOutcome } from './tag-carry.js';
 import { createHash, type Hash } from 'node:crypto';
 
 export interface StreamCopyOptions extends TransferChange {
@@ -63,20 +63,30 @@ export async function streamCopy(source: S3Bucket, sourceKey: string, destinatio
   const head = options.sourceInfo;
   const call: CallOptions = { signal: options.signal };
   const write = head.size <= options.partSize ? 'put' : 'new-object';
-  // Nothing of the source's comes along by itself, tags included (tag-carry.ts).
-  const carried = await source.readTagsToCarry(write, sourceKey, head, { ...call, versionId: options.sourceVersionId });
   const headers = destinationHeaders(head, options);
-  if (carried.tags !== undefined) headers['x-amz-tagging'] = taggingHeader(carried.tags);
+  // Nothing of the source's comes along by itself, tags included (tag-carry.ts): read them where
+  // the HEAD (or, for one PUT, the GET of the bytes) does not say there are none.
+  let count = taggingCount(head.headers);
+  const withTags = async (): Promise<CarriedTags> => {
+    const carried = await source.readTagsToCarry(write, sourceKey, count, { ...call, versionId: options.sourceVersionId });
+    if (carried.tags !== undefined) headers['x-amz-tagging'] = taggingHeader(carried.tags);
+    return carried;
+  };
   const check = endToEndCheck(head);
   let result: StreamCopyResult;
+  let carried: CarriedTags;
   if (write === 'put') {
-    const data = await readRange(source, sourceKey, head, options.sourceVersionId, undefined, call);
+    const data = await readRange(source, sourceKey, head, options.sourceVersionId, undefined, call, (got) => (count ??= taggingCount(got)));
     const md5 = md5Of(data);
     if (check === 'md5' && md5.hex !== plainMd5(head.etag)) throw checksumMismatch(`${source.name}/${sourceKey}: read bytes with MD5 ${md5.hex}, but the source's ETag is ${bareEtag(head.etag)}; nothing was written`);
+    carried = await withTags();
     const put = await putVerified(destination, key, data, headers, call);
     options.onPartUploaded?.(1, head.size);
     result = { etag: put.etag, versionId: put.versionId, size: head.size, multipart: false, verified: check, partsUploaded: 1, partsResumed: 0 };
-  } else result = await multipartStream(source, sourceKey, destination, key, headers, check, options);
+  } else {
+    carried = await withTags();
+    result = await multipartStream(source, sourceKey, destination, key, headers, check, options);
+  }
   const tags = await destination.keepTags(write, key, carried, { ...call, versionId: result.versionId });
   if (tags !== undefined) result.tags = tags;
   return result;
@@ -231,7 +241,15 @@ function deferred(): { promise: Promise<void>; resolve: () => void; reject: (err
  * (exactly the range's length in all). A short or long body is a BadResponse; a 412 means the
  * source changed.
  */
-async function readRange(source: S3Bucket, key: string, head: ObjectInfo, versionId: string | undefined, part: StreamPart | undefined, options: CallOptions): Promise<Buffer[]> {
+async function readRange(
+  source: S3Bucket,
+  key: string,
+  head: ObjectInfo,
+  versionId: string | undefined,
+  part: StreamPart | undefined,
+  options: CallOptions,
+  onHeaders?: (headers: Record<string, string>) => void,
+): Promise<Buffer[]> {
   const length = part === undefined ? head.size : part.end - part.start + 1;
   const headers: Record<string, string> = {};
   if (head.etag !== '') headers['if-match'] = head.etag;
@@ -239,6 +257,7 @@ async function readRange(source: S3Bucket, key: string, head: ObjectInfo, versio
   let res;
   try {
     res = await source.send({ method: 'GET', key, headers, query: versionId === undefined ? undefined : { versionId } }, options);
+    onHeaders?.(res.headers);
   } catch (err) {
     if (err instanceof S3Error && err.status === 412)
       throw new S3JobsError('SourceChanged', `${source.name}/${key} changed during the copy (its ETag is no longer ${head.etag}); the next attempt copies it again from the start`, { retryable: true, cause: err });

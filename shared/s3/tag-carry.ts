@@ -13,12 +13,12 @@
  *   `x-amz-tagging-directive` on copies. There they are put back with PutObjectTagging.
  * - CopyObject with directive COPY keeps them on every store we know: nothing is done.
  *
- * Whether a source has tags: HEAD's `x-amz-tagging-count` where the store sends it (AWS, Ceph).
+ * Whether a source has tags: `x-amz-tagging-count` on HEAD or GET where the store sends it (AWS's
+ * GetObject documents it; Ceph sends it on both).
  * Where it does not, a REPLACE copy trusts the store (a GET ?tagging per object would double a
  * migration's requests), and a new-object write reads the tags anyway (one small request next to a
  * transfer), tolerating a store without tagging.
  */
-import type { ObjectInfo } from './object-info.js';
 import type { StoreProfile } from './store-profile.js';
 import type { Tags } from './tagging.js';
 
@@ -52,9 +52,9 @@ export function userTags(tags: Readonly<Tags>): Tags {
   return Object.fromEntries(Object.entries(tags).filter(([k]) => !k.toLowerCase().startsWith('aws:')));
 }
 
-/** The source's tag count from HEAD (`x-amz-tagging-count`); undefined where the store does not say. */
-export function taggingCount(head: ObjectInfo | undefined): number | undefined {
-  const raw = head?.headers['x-amz-tagging-count'];
+/** The source's tag count from a HEAD's or GET's headers (`x-amz-tagging-count`); undefined where the store does not say. */
+export function taggingCount(headers: Readonly<Record<string, string>> | undefined): number | undefined {
+  const raw = headers?.['x-amz-tagging-count'];
   if (raw === undefined || !/^\d+$/.test(raw.trim())) return undefined;
   return Number(raw.trim());
 }
