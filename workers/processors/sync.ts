@@ -25,7 +25,7 @@ import { S3JobsError, ErrorCodes, ValidationError } from '../../shared/errors.js
 import type { CopyJob, SyncJob, SyncJobResult } from '../../shared/jobs/index.js';
 import { validateJob } from '../../shared/jobs/index.js';
 import { RunStore, type RunInfo } from '../../shared/runs/index.js';
-import type { ListedObject } from '../../shared/s3/index.js';
+import { PERMANENT_S3_CODES, type ListedObject } from '../../shared/s3/index.js';
 import type { FanOutJob, ProcessorContext } from './context.js';
 import { recognizeStreamedCopies } from './sync-cross-store.js';
 import { copyJobId, diffListings, needsCopyRecord, normalizeEtag, recognizeOwnCopies, runIdFor, syncBase, type SyncDecision } from './sync-diff.js';
@@ -61,6 +61,18 @@ export function copyJobFor(job: SyncJob, decision: SyncDecision, run: { runId: s
 
 async function* objectsOf(pages: AsyncIterable<{ objects: ListedObject[] }>): AsyncGenerator<readonly ListedObject[], void, undefined> {
   for await (const page of pages) yield page.objects;
+}
+
+/**
+ * Pure: the error of a page of deletes some of which failed (DeleteObjects' per-key errors carry a
+ * code, no status). Retried unless every code is one S3 answers the same way every time
+ * (AccessDenied on a protected prefix, say): retrying those only spends the job's attempts.
+ */
+export function deleteFailure(errors: readonly { key: string; code: string; message: string }[], total: number): S3JobsError {
+  // The error's code decides the retry (workers/retry/classify.ts): a transient one where any is.
+  const lead = errors.find((e) => !PERMANENT_S3_CODES.has(e.code)) ?? errors[0]!;
+  const codes = [...new Set(errors.map((e) => e.code))].join(', ');
+  return new S3JobsError(lead.code, `sync --delete: ${errors.length} of ${total} deletes failed (${codes}), e.g. ${lead.key}: ${lead.message}`, { retryable: !PERMANENT_S3_CODES.has(lead.code) });
 }
 
 /** What a sync with `delete` or `dryRun` adds to its result. */
@@ -146,8 +158,7 @@ export async function processSync(job: SyncJob, ctx: ProcessorContext, options: 
     }
     const { deleted, errors } = await destination.deleteMany(keys, { signal });
     deletion.deleted += deleted.length;
-    if (errors.length > 0)
-      throw new S3JobsError(errors[0]!.code, `sync --delete: ${errors.length} of ${keys.length} deletes failed, first ${errors[0]!.key}: ${errors[0]!.message}`, { retryable: true });
+    if (errors.length > 0) throw deleteFailure(errors, keys.length);
   };
   const sourcePages = source.listPages({ prefix: prefixes.source, startAfter: after, pageSize: options.pageSize, signal });
   const destinationObjects = destination.list({
