@@ -29,6 +29,7 @@ import { WorkerMetrics } from './metrics.js';
 import { startHealthServer, type HealthServer } from './health-server.js';
 import { createJobProcessor } from './process-job.js';
 import { EndpointBreakers } from './breaker/endpoint-breakers.js';
+import { PeerBreakers } from './breaker/peers.js';
 import { BREAKER_RECORD_TTL_MS, deleteBreakerRecord, writeBreakerRecord } from '../shared/queue/breakers.js';
 import { checkEvictionPolicy } from './redis-policy.js';
 import { FinalAttemptError } from './retry/attempt-errors.js';
@@ -180,9 +181,14 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
       promote(jobIds).catch((err: unknown) => logger.warn({ err, endpoint }, 'could not bring the held-back jobs forward; they run when their delay ends'));
     },
     onDefer: (endpoint) => metrics.jobDeferred(endpoint),
+    // Between the reads every second: when all workers meet an outage at once, the first to open
+    // its breaker spares the others the rest of their count.
+    onCounted: () => void peerBreakers.refresh(),
   });
   const breakerTimer = setInterval(publishQuietly, BREAKER_RECORD_TTL_MS / 3);
   breakerTimer.unref();
+  // The other workers' open breakers, so that an outage one of them found opens ours at the first failure.
+  const peerBreakers = new PeerBreakers({ redis: queueConnection, prefix: config.prefix, queue: queueName, self: workerName, breakers, logger });
 
   const enqueue = createFanOut({ queue, deadLetters: { queue: deadLetters, redis: queueConnection }, config, logger });
   const processor = createJobProcessor({
@@ -299,6 +305,8 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     if (closing !== undefined) return;
     await storeFindings.refresh().catch((err: unknown) => logger.warn({ err }, 'could not read store findings (s3jobs doctor); profile presets apply until the next try'));
     storeFindings.start();
+    await peerBreakers.refresh();
+    peerBreakers.start();
     worker.run().catch((err: unknown) => {
       fatalError = err;
       logger.fatal({ err }, 'worker loop failed: closing');
@@ -347,6 +355,7 @@ export function startWorker(options: StartWorkerOptions): WorkerHandle {
     closing ??= (async () => {
       clearInterval(sweepTimer);
       clearInterval(breakerTimer);
+      peerBreakers.stop();
       breakers.close();
       storeFindings.stop();
       try {

@@ -10,6 +10,12 @@
  * 502/503/504: `isStoreDownFailure`); any answer — 200, 404, 412, a single 500 — shows it is
  * there and resets the count. While open, the worker starts no job for the endpoint: a job that
  * comes up is put back without using an attempt until the breaker closes.
+ *
+ * Workers share what they see: while another worker's breaker for the endpoint is open (its Redis
+ * record, see peers.ts), one store-down failure is enough to open this one. Each worker still
+ * opens and closes its own breaker on its own failures and probes — a worker cut off from the
+ * store by its own network must not stop the others — but the second worker to meet an outage no
+ * longer spends `failures - 1` more attempts confirming what the first already found.
  */
 
 export interface BreakerPolicy {
@@ -48,11 +54,14 @@ export function probeDelay(probe: number, policy: BreakerPolicy): number {
   return Math.min(policy.maxProbeMs, policy.firstProbeMs * 2 ** Math.max(0, Math.floor(probe)));
 }
 
-/** A request to the endpoint failed in a way that says the store is away. */
-export function onStoreDown(state: BreakerState, now: number, policy: BreakerPolicy): Transition {
+/**
+ * A request to the endpoint failed in a way that says the store is away. `peersOpen`: another
+ * worker's breaker for the endpoint is open, so this failure confirms it and opens this one too.
+ */
+export function onStoreDown(state: BreakerState, now: number, policy: BreakerPolicy, peersOpen = false): Transition {
   if (state.status === 'open') return { state, change: undefined };
   const failures = state.failures + 1;
-  if (failures < policy.failures) return { state: { status: 'closed', failures }, change: undefined };
+  if (failures < policy.failures && !peersOpen) return { state: { status: 'closed', failures }, change: undefined };
   return { state: { status: 'open', openedAt: now, probes: 0, nextProbeAt: now + probeDelay(0, policy) }, change: 'opened' };
 }
 

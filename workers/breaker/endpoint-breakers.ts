@@ -33,6 +33,11 @@ export interface EndpointBreakersOptions {
   onClose?: ((endpoint: string, openMs: number, jobIds: string[]) => void) | undefined;
   /** A job was put back without using an attempt. */
   onDefer?: ((endpoint: string) => void) | undefined;
+  /**
+   * A store-down failure was counted and the breaker is still closed: the moment to look again at
+   * the other workers' breakers (`setPeers`), since one of them may have opened for this outage.
+   */
+  onCounted?: ((endpoint: string) => void) | undefined;
 }
 
 /** A gateway's 502/503/504 to a probe still says the store is away; any other answer says it is there. */
@@ -48,6 +53,8 @@ export class EndpointBreakers {
   readonly #probes = new Map<string, Probe>();
   readonly #timers = new Map<string, NodeJS.Timeout>();
   readonly #deferred = new Map<string, Set<string>>();
+  /** Endpoint → the other workers whose breaker for it is open (their Redis records). */
+  #peers = new Map<string, string[]>();
   #closed = false;
 
   constructor(options: EndpointBreakersOptions) {
@@ -76,20 +83,37 @@ export class EndpointBreakers {
     return base + 250 + Math.floor(this.#random() * 1_000);
   }
 
+  /**
+   * The other workers' open breakers, as last read from Redis (the whole set: an endpoint not named
+   * has none open elsewhere). A store-down failure at such an endpoint opens this worker's breaker
+   * at once instead of after `policy.failures` of them.
+   */
+  setPeers(open: readonly { endpoint: string; worker: string }[]): void {
+    const peers = new Map<string, string[]>();
+    for (const { endpoint, worker } of open) peers.set(endpoint, [...(peers.get(endpoint) ?? []), worker]);
+    this.#peers = peers;
+  }
+
   /** A job's request to `endpoint` failed in a way that says the store is away. Returns whether the breaker is open now. */
   storeDown(endpoint: string, probe: Probe): boolean {
     this.#probes.set(endpoint, probe);
     const before = this.#state(endpoint);
-    const { state, change } = onStoreDown(before, this.#now(), this.#options.policy);
+    const peers = this.#peers.get(endpoint) ?? [];
+    const { state, change } = onStoreDown(before, this.#now(), this.#options.policy, peers.length > 0);
     this.#states.set(endpoint, state);
     if (change === 'opened' && state.status === 'open') {
+      const failures = before.status === 'closed' ? before.failures + 1 : 1;
+      const why =
+        failures < this.#options.policy.failures
+          ? `${failures} store-down failure${failures === 1 ? '' : 's'} here while ${peers.length === 1 ? `worker ${peers[0]!} has its breaker` : `${peers.length} other workers have theirs`} open`
+          : `${failures} store-down failures in a row`;
       this.#options.logger.warn(
-        { endpoint, failures: this.#options.policy.failures, nextProbeMs: state.nextProbeAt - state.openedAt },
-        `S3 endpoint ${endpoint} is unavailable (${this.#options.policy.failures} store-down failures in a row): circuit breaker open — its jobs wait without using attempts until a probe gets an answer`,
+        { endpoint, failures, peers: peers.length > 0 ? peers : undefined, nextProbeMs: state.nextProbeAt - state.openedAt },
+        `S3 endpoint ${endpoint} is unavailable (${why}): circuit breaker open — its jobs wait without using attempts until a probe gets an answer`,
       );
       this.#options.onOpen?.(this.#describe(endpoint, state));
       this.#schedule(endpoint);
-    }
+    } else if (state.status === 'closed') this.#options.onCounted?.(endpoint);
     return state.status === 'open';
   }
 

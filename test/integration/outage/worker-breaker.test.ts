@@ -116,4 +116,53 @@ describe('worker circuit breaker', () => {
     await runProducerCommand('queue', [], io);
     expect(stdout).toContain('S3 endpoints: all answering');
   });
+
+  it("two workers: the second opens its breaker at its first failure because the first worker's is open — no attempts spent confirming the outage", { timeout: 90_000 }, async () => {
+    dir = await mkdtemp(join(tmpdir(), 's3jobs-breaker-'));
+    store = await startS3rver({ directory: dir });
+    const endpoint = store.endpoint;
+    const failures = 4;
+    env = await workerTestEnv({
+      endpoint,
+      overrides: {
+        logLevel: 'info',
+        profiles: { [PROFILE]: { endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true, provider: 's3rver' } },
+        worker: { concurrency: 4, jobTimeoutMs: 3_000, breakerFailures: failures, breakerMaxProbeMs: 2_000 },
+        // Enough attempts that nothing is dead-lettered whatever happens: what is counted is attempts spent.
+        retry: { attempts: 20, backoffBaseMs: 50, backoffMaxMs: 100 },
+      },
+    });
+    const e = env!;
+    const bucket = new S3Bucket({ name: uniqueBucketName('brk2'), endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true });
+    await bucket.putBucket();
+    const keys = Array.from({ length: 30 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
+    await Promise.all(keys.map((k) => bucket.put(k, `body ${k}`)));
+    await bucket.close();
+
+    const first = await e.startWorker();
+    await store.stop();
+    for (const key of keys) await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: bucket.name, key, acl: 'private', set: { ridden: 'out' } });
+    const opened = (m: string) => m.includes(`s3jobs_s3_breaker_state{endpoint="${endpoint}"} 1`);
+    await until(async () => (opened(await first.metrics.registry.metrics()) ? true : undefined), 20_000, "the first worker's breaker to open");
+
+    // The second worker starts while the first one's breaker is open, and meets the outage when the held-back jobs come up.
+    const second = await e.startWorker();
+    await until(async () => (opened(await second.metrics.registry.metrics()) ? true : undefined), 20_000, "the second worker's breaker to open");
+    const lines = e.logs.map((l) => JSON.parse(l) as { msg?: string; endpoint?: string; worker?: string; failures?: number; peers?: string[] });
+    const opens = lines.filter((l) => l.endpoint === endpoint && /is unavailable \(.*\): circuit breaker open/.test(l.msg ?? ''));
+    expect(opens).toHaveLength(2);
+    expect(opens[0]).toMatchObject({ failures });
+    expect(opens[1]).toMatchObject({ failures: 1, peers: [opens[0]!.worker] });
+    expect(opens[1]!.worker).not.toBe(opens[0]!.worker);
+    expect(opens[1]!.msg).toContain(`1 store-down failure here while worker ${opens[0]!.worker} has its breaker open`);
+
+    store = await startS3rver({ directory: dir, port: store.port });
+    const settled = await e.settle(40_000);
+    expect(settled.deadLettered.size).toBe(0);
+    expect(settled.completed.size).toBe(keys.length);
+    // attemptsMade counts the completing attempt: what was spent on the outage is the rest. The
+    // first worker's `failures` opened its breaker; the second worker's single failure was put back.
+    const spent = [...settled.completed.values()].reduce((sum, c) => sum + c.attemptsMade - 1, 0);
+    expect(spent).toBeLessThanOrEqual(failures);
+  });
 });

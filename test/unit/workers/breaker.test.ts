@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { admits, CLOSED, onAnswer, onProbeFailed, onStoreDown, probeDelay, type BreakerPolicy, type BreakerState } from '../../../workers/breaker/breaker-state.js';
 import { EndpointBreakers } from '../../../workers/breaker/endpoint-breakers.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../../shared/log/logger.js';
 
 /** Polls (the machine may be slow: no timing is asserted, only order). */
@@ -34,6 +35,16 @@ describe('breaker state machine', () => {
     expect(admits(t.state)).toBe(false);
     // More failures while open change nothing.
     expect(onStoreDown(t.state, 200, policy)).toEqual({ state: t.state, change: undefined });
+  });
+
+  it("another worker's open breaker: the first store-down failure opens this one; without it the count goes on", () => {
+    expect(onStoreDown(CLOSED, 50, policy, true)).toEqual({ state: { status: 'open', openedAt: 50, probes: 0, nextProbeAt: 1_050 }, change: 'opened' });
+    const one = onStoreDown(CLOSED, 0, policy, false).state;
+    expect(one).toEqual({ status: 'closed', failures: 1 });
+    // A peer's breaker opened after this worker's first failure: the next one opens it.
+    expect(onStoreDown(one, 10, policy, true).change).toBe('opened');
+    // An answer still wins: peers open or not, an answering store keeps this breaker closed.
+    expect(onAnswer(one)).toEqual({ state: CLOSED, change: undefined });
   });
 
   it('probes back off from 1 s, doubling, to 30 s; an answer closes', () => {
@@ -100,6 +111,33 @@ describe('EndpointBreakers', () => {
       breakers.answered('http://a');
       expect(breakers.admits('http://a')).toBe(true);
       expect(closed).toEqual(['http://a']);
+    } finally {
+      breakers.close();
+    }
+  });
+
+  it("opens at the first failure at an endpoint a peer's breaker holds open, and says so; other endpoints keep their count", () => {
+    const lines: string[] = [];
+    const sink: DestinationStream = { write: (chunk: string) => void lines.push(chunk) };
+    const counted: string[] = [];
+    const breakers = new EndpointBreakers({ policy: { failures: 5, firstProbeMs: 60_000, maxProbeMs: 60_000 }, logger: createLogger({ level: 'warn' }, sink), onCounted: (e) => counted.push(e) });
+    const probe = async (): Promise<number> => 200;
+    try {
+      breakers.setPeers([{ endpoint: 'http://a', worker: 'host:1:abc' }]);
+      expect(breakers.storeDown('http://a', probe)).toBe(true);
+      expect(breakers.admits('http://a')).toBe(false);
+      expect(breakers.storeDown('http://b', probe)).toBe(false);
+      expect(breakers.admits('http://b')).toBe(true);
+      const opened = lines.map((l) => JSON.parse(l) as { msg: string; failures: number; peers?: string[] });
+      expect(opened).toHaveLength(1);
+      expect(opened[0]).toMatchObject({ failures: 1, peers: ['host:1:abc'] });
+      expect(opened[0]!.msg).toContain('1 store-down failure here while worker host:1:abc has its breaker open');
+      // The peer's breaker closed (its record gone): failures count to the policy again.
+      breakers.setPeers([]);
+      for (let i = 0; i < 3; i++) expect(breakers.storeDown('http://b', probe)).toBe(false);
+      expect(breakers.storeDown('http://b', probe)).toBe(true);
+      // Each failure counted while closed is a cue to read the peers again; the ones that opened are not.
+      expect(counted).toEqual(['http://b', 'http://b', 'http://b', 'http://b']);
     } finally {
       breakers.close();
     }
