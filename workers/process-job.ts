@@ -183,9 +183,11 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
         const error = deadline.errorFor(err);
         if (breaker !== undefined) {
           // The store away: counted, and once the breaker is open the job waits for it instead
-          // of spending an attempt. Any S3 answer (404, 412, 500) shows the store is there.
+          // of spending an attempt — this job too when a probe right away gets no answer either.
+          // Any S3 answer (404, 412, 500) shows the store is there.
           if (isStoreDownFailure(error)) {
-            if (deps.breakers!.storeDown(breaker.endpoint, breaker.probe)) throw await defer(job, token, breaker.endpoint, log(), (error as Error).message);
+            const breakers = deps.breakers!;
+            if (breakers.storeDown(breaker.endpoint, breaker.probe) || (await breakers.confirmDown(breaker.endpoint, breaker.probe))) throw await defer(job, token, breaker.endpoint, log(), (error as Error).message);
           } else if (typeof (error as { status?: unknown } | null)?.status === 'number') deps.breakers!.answered(breaker.endpoint);
         }
         throw failure(log(), error, attempt, attempts);

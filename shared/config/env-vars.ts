@@ -30,7 +30,7 @@ export const ENV_VARS = {
   S3JOBS_LOG_LEVEL: 'pino log level: fatal, error, warn, info, debug, trace, silent. Default info.',
   S3JOBS_METRICS_PORT: 'Port of the worker metrics/health HTTP server (/metrics, /healthz, /readyz). Default: off.',
   S3JOBS_REDIS_STARTUP_TIMEOUT_MS: 'How long a starting worker waits for Redis before it exits with code 3 (Redis unreachable), ms. Default 60000.',
-  S3JOBS_BREAKER_FAILURES: "Store-down failures in a row (connection refused/reset, timeouts, 502/503/504) that open a worker's circuit breaker for that S3 endpoint: its jobs are then put back without using an attempt until a probe gets an answer. Default 5.",
+  S3JOBS_BREAKER_FAILURES: "Store-down failures in a row (connection refused/reset, timeouts, 502/503/504) that open a worker's circuit breaker for that S3 endpoint without waiting for the probe the first one sends (a probe that gets no answer opens it at once): its jobs are then put back without using an attempt until a probe gets an answer. Default 5.",
   S3JOBS_BREAKER_MAX_PROBE_MS: 'Longest interval between probes of an endpoint whose breaker is open (probes start 1 s apart and double), ms. Default 30000.',
   S3JOBS_S3_RETRY_BUDGET_MS: "How long `migrate-metadata`'s listing retries while S3 is unavailable (refused, reset, timeouts, 5xx, SlowDown) before it stops, resumable, with exit code 5, ms. Default 300000 (5 min); --s3-retry-budget overrides it.",
   S3JOBS_DASHBOARD_USER: 'Basic-auth user of `s3jobs dashboard` (with S3JOBS_DASHBOARD_PASSWORD). Auth is required to listen beyond localhost.',

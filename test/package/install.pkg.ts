@@ -37,7 +37,7 @@ const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
 };
 
 /** What the build reads: package.json's `files` come out of these. */
-const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'shared', 'producers', 'workers', 'bin'];
+const BUILD_INPUTS = ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json', 'README.md', 'LICENSE', 'shared', 'producers', 'workers', 'bin'];
 
 const work = mkdtempSync(join(tmpdir(), 's3jobs-package-'));
 const app = join(work, 'app');
@@ -71,7 +71,12 @@ beforeAll(async () => {
   mkdirSync(src);
   const ref = process.env.PACKAGE_TEST_REF;
   if (ref === undefined || ref === '') for (const input of BUILD_INPUTS) cpSync(join(REPO, input), join(src, input), { recursive: true });
-  else await execFileAsync('sh', ['-c', `git -C "$0" archive "$1" -- ${BUILD_INPUTS.join(' ')} | tar -x -C "$2"`, REPO, ref, src]);
+  else {
+    // An older commit may lack some inputs (LICENSE came later): archive those it has.
+    const present = new Set((await execFileAsync('git', ['-C', REPO, 'ls-tree', '--name-only', ref])).stdout.split('\n'));
+    const inputs = BUILD_INPUTS.filter((input) => present.has(input));
+    await execFileAsync('sh', ['-c', `git -C "$0" archive "$1" -- ${inputs.join(' ')} | tar -x -C "$2"`, REPO, ref, src]);
+  }
   rmSync(join(src, 'dist'), { recursive: true, force: true });
   symlinkSync(join(REPO, 'node_modules'), join(src, 'node_modules'), 'dir');
   const out = await npm(['pack', '--json', '--pack-destination', work], src);
@@ -90,9 +95,10 @@ afterAll(async () => {
 });
 
 describe('the tarball', () => {
-  it('holds the compiled code with its types, the command, package.json and README: no sources, tests, benchmarks or maps', () => {
+  it('holds the compiled code with its types, the command, package.json, README and LICENSE: no sources, tests, benchmarks or maps', () => {
     const paths = packed.files.map((f) => f.path).sort();
-    const stray = paths.filter((p) => !['package.json', 'README.md', 'bin/s3jobs.js'].includes(p) && !/^dist\/(shared|producers|workers|bin)\/.+(?<!\.d)\.js$|^dist\/.+\.d\.ts$/.test(p));
+    expect(paths).toContain('LICENSE');
+    const stray = paths.filter((p) => !['package.json', 'README.md', 'LICENSE', 'bin/s3jobs.js'].includes(p) && !/^dist\/(shared|producers|workers|bin)\/.+(?<!\.d)\.js$|^dist\/.+\.d\.ts$/.test(p));
     expect(stray).toEqual([]);
     expect(paths.filter((p) => /^(test|bench|examples)\//.test(p) || /\.map$/.test(p) || (/\.ts$/.test(p) && !p.endsWith('.d.ts')))).toEqual([]);
     for (const target of Object.values(pkg.exports)) {

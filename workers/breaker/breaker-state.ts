@@ -11,11 +11,12 @@
  * there and resets the count. While open, the worker starts no job for the endpoint: a job that
  * comes up is put back without using an attempt until the breaker closes.
  *
- * Workers share what they see: while another worker's breaker for the endpoint is open (its Redis
- * record, see peers.ts), one store-down failure is enough to open this one. Each worker still
- * opens and closes its own breaker on its own failures and probes — a worker cut off from the
- * store by its own network must not stop the others — but the second worker to meet an outage no
- * longer spends `failures - 1` more attempts confirming what the first already found.
+ * A failure need not wait for the count when it is confirmed: a probe sent right after it that
+ * gets no answer either (endpoint-breakers.ts, `confirmDown`), or another worker's breaker for the
+ * endpoint already open (its Redis record, see peers.ts). Then one store-down failure opens the
+ * breaker and that job too waits without using an attempt. Each worker still opens and closes its
+ * own breaker on its own failures and probes — a worker cut off from the store by its own network
+ * must not stop the others.
  */
 
 export interface BreakerPolicy {
@@ -55,13 +56,14 @@ export function probeDelay(probe: number, policy: BreakerPolicy): number {
 }
 
 /**
- * A request to the endpoint failed in a way that says the store is away. `peersOpen`: another
- * worker's breaker for the endpoint is open, so this failure confirms it and opens this one too.
+ * A request to the endpoint failed in a way that says the store is away. `confirmed`: something
+ * else says so too — another worker's breaker for the endpoint is open, or a probe sent right
+ * after the failure got no answer — so this one failure opens the breaker.
  */
-export function onStoreDown(state: BreakerState, now: number, policy: BreakerPolicy, peersOpen = false): Transition {
+export function onStoreDown(state: BreakerState, now: number, policy: BreakerPolicy, confirmed = false): Transition {
   if (state.status === 'open') return { state, change: undefined };
   const failures = state.failures + 1;
-  if (failures < policy.failures && !peersOpen) return { state: { status: 'closed', failures }, change: undefined };
+  if (failures < policy.failures && !confirmed) return { state: { status: 'closed', failures }, change: undefined };
   return { state: { status: 'open', openedAt: now, probes: 0, nextProbeAt: now + probeDelay(0, policy) }, change: 'opened' };
 }
 

@@ -55,6 +55,8 @@ export class EndpointBreakers {
   readonly #deferred = new Map<string, Set<string>>();
   /** Endpoint → the other workers whose breaker for it is open (their Redis records). */
   #peers = new Map<string, string[]>();
+  /** Endpoint → the probe confirming a failure (confirmDown), while one is out. */
+  readonly #confirming = new Map<string, Promise<boolean>>();
   #closed = false;
 
   constructor(options: EndpointBreakersOptions) {
@@ -107,14 +109,58 @@ export class EndpointBreakers {
         failures < this.#options.policy.failures
           ? `${failures} store-down failure${failures === 1 ? '' : 's'} here while ${peers.length === 1 ? `worker ${peers[0]!} has its breaker` : `${peers.length} other workers have theirs`} open`
           : `${failures} store-down failures in a row`;
-      this.#options.logger.warn(
-        { endpoint, failures, peers: peers.length > 0 ? peers : undefined, nextProbeMs: state.nextProbeAt - state.openedAt },
-        `S3 endpoint ${endpoint} is unavailable (${why}): circuit breaker open — its jobs wait without using attempts until a probe gets an answer`,
-      );
-      this.#options.onOpen?.(this.#describe(endpoint, state));
-      this.#schedule(endpoint);
+      this.#opened(endpoint, state, { failures, peers }, why);
     } else if (state.status === 'closed') this.#options.onCounted?.(endpoint);
     return state.status === 'open';
+  }
+
+  /**
+   * After a store-down failure that left the breaker closed: asks the endpoint at once whether it
+   * is there (one probe, shared by every job that fails meanwhile). No answer either: the breaker
+   * opens now (true), and the failed job can wait like the others instead of spending an attempt
+   * on the outage. An answer: the store is there and the failure was the job's own (a slow
+   * object, one reset connection) — false, and the count starts again.
+   */
+  confirmDown(endpoint: string, probe: Probe): Promise<boolean> {
+    if (this.#state(endpoint).status === 'open') return Promise.resolve(true);
+    if (this.#closed) return Promise.resolve(false);
+    let pending = this.#confirming.get(endpoint);
+    if (pending === undefined) {
+      pending = (async () => {
+        const { status } = await this.#ask(probe);
+        const before = this.#state(endpoint);
+        if (before.status === 'open') return true;
+        if (status !== undefined && storeAnswered(status)) {
+          this.#states.set(endpoint, onAnswer(before).state);
+          return false;
+        }
+        // The failure that asked was counted by storeDown already: confirmed, it opens the breaker.
+        const { state } = onStoreDown(before, this.#now(), this.#options.policy, true);
+        this.#states.set(endpoint, state);
+        if (state.status === 'open') this.#opened(endpoint, state, { failures: before.failures }, `${before.failures} store-down failure${before.failures === 1 ? '' : 's'}, and a probe right after ${status === undefined ? 'got no answer' : `got HTTP ${status}`}`);
+        return true;
+      })().finally(() => this.#confirming.delete(endpoint));
+      this.#confirming.set(endpoint, pending);
+    }
+    return pending;
+  }
+
+  #opened(endpoint: string, state: Extract<BreakerState, { status: 'open' }>, fields: { failures: number; peers?: readonly string[] }, why: string): void {
+    this.#options.logger.warn(
+      { endpoint, failures: fields.failures, peers: fields.peers !== undefined && fields.peers.length > 0 ? fields.peers : undefined, nextProbeMs: state.nextProbeAt - state.openedAt },
+      `S3 endpoint ${endpoint} is unavailable (${why}): circuit breaker open — its jobs wait without using attempts until a probe gets an answer`,
+    );
+    this.#options.onOpen?.(this.#describe(endpoint, state));
+    this.#schedule(endpoint);
+  }
+
+  /** One probe: the HTTP status of its answer, or none (refused, reset, timed out). */
+  async #ask(probe: Probe): Promise<{ status?: number; error?: unknown }> {
+    try {
+      return { status: await probe(AbortSignal.timeout(this.#options.probeTimeoutMs ?? PROBE_TIMEOUT_MS)) };
+    } catch (error) {
+      return { error };
+    }
   }
 
   /** A job's request to `endpoint` got an answer (any status): the store is there. */
@@ -176,13 +222,7 @@ export class EndpointBreakers {
   async #probe(endpoint: string): Promise<void> {
     const probe = this.#probes.get(endpoint);
     if (probe === undefined || this.#closed || this.#state(endpoint).status !== 'open') return;
-    let status: number | undefined;
-    let error: unknown;
-    try {
-      status = await probe(AbortSignal.timeout(this.#options.probeTimeoutMs ?? PROBE_TIMEOUT_MS));
-    } catch (err) {
-      error = err;
-    }
+    const { status, error } = await this.#ask(probe);
     const state = this.#state(endpoint);
     if (state.status !== 'open') return;
     if (status !== undefined && storeAnswered(status)) {

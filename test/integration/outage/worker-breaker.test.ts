@@ -92,12 +92,11 @@ describe('worker circuit breaker', () => {
     const settled = await e.settle(40_000);
     expect(settled.deadLettered.size).toBe(0);
     expect(settled.completed.size).toBe(50);
-    // attemptsMade counts the completing attempt too: 1 = done at the first. Only the failures that
-    // opened the breaker (3, counted before it was open) used an attempt; being held back used none.
+    // attemptsMade counts the completing attempt too: 1 = done at the first. The first failure's
+    // probe got no answer either, so the breaker opened there and then: the failures that met the
+    // outage were put back like the rest, and no attempt was spent on it.
     const attempts = [...settled.completed.values()].map((c) => c.attemptsMade);
-    expect(Math.max(...attempts)).toBeLessThanOrEqual(2);
-    const usedAttempt = attempts.filter((n) => n > 1).length;
-    expect(usedAttempt).toBeLessThanOrEqual(3);
+    expect(attempts.filter((n) => n > 1)).toEqual([]);
     const check = bucketClient(bucket.name, { endpoint, accessKey: store.accessKey, secretKey: store.secretKey });
     expect((await check.head(keys[39]!)).metadata.ridden).toBe('out');
     await check.close();
@@ -151,7 +150,8 @@ describe('worker circuit breaker', () => {
     const lines = e.logs.map((l) => JSON.parse(l) as { msg?: string; endpoint?: string; worker?: string; failures?: number; peers?: string[] });
     const opens = lines.filter((l) => l.endpoint === endpoint && /is unavailable \(.*\): circuit breaker open/.test(l.msg ?? ''));
     expect(opens).toHaveLength(2);
-    expect(opens[0]).toMatchObject({ failures });
+    // The first worker: its first failure, confirmed by a probe (or its count, when failures came faster than the probe).
+    expect(opens[0]!.msg).toMatch(/\(1 store-down failure, and a probe right after got no answer\)|\(4 store-down failures in a row\)/);
     expect(opens[1]).toMatchObject({ failures: 1, peers: [opens[0]!.worker] });
     expect(opens[1]!.worker).not.toBe(opens[0]!.worker);
     expect(opens[1]!.msg).toContain(`1 store-down failure here while worker ${opens[0]!.worker} has its breaker open`);
@@ -160,9 +160,9 @@ describe('worker circuit breaker', () => {
     const settled = await e.settle(40_000);
     expect(settled.deadLettered.size).toBe(0);
     expect(settled.completed.size).toBe(keys.length);
-    // attemptsMade counts the completing attempt: what was spent on the outage is the rest. The
-    // first worker's `failures` opened its breaker; the second worker's single failure was put back.
+    // attemptsMade counts the completing attempt: what was spent on the outage is the rest. Every
+    // failure that met it was put back, in both workers.
     const spent = [...settled.completed.values()].reduce((sum, c) => sum + c.attemptsMade - 1, 0);
-    expect(spent).toBeLessThanOrEqual(failures);
+    expect(spent).toBe(0);
   });
 });

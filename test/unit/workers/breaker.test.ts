@@ -142,4 +142,49 @@ describe('EndpointBreakers', () => {
       breakers.close();
     }
   });
+
+  it('confirmDown: a probe right after a failure that gets no answer opens the breaker at once; one probe serves every job failing meanwhile', async () => {
+    const opened: string[] = [];
+    let probes = 0;
+    let answer: number | undefined;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const probe = async (): Promise<number> => {
+      probes++;
+      await gate;
+      if (answer === undefined) throw new Error('ECONNREFUSED');
+      return answer;
+    };
+    const breakers = new EndpointBreakers({ policy: { failures: 5, firstProbeMs: 60_000, maxProbeMs: 60_000 }, logger: createLogger({ level: 'silent' }), onOpen: (b) => opened.push(b.endpoint) });
+    try {
+      expect(breakers.storeDown('http://a', probe)).toBe(false);
+      const first = breakers.confirmDown('http://a', probe);
+      expect(breakers.storeDown('http://a', probe)).toBe(false);
+      const second = breakers.confirmDown('http://a', probe);
+      release();
+      expect(await Promise.all([first, second])).toEqual([true, true]);
+      expect(probes).toBe(1);
+      expect(breakers.admits('http://a')).toBe(false);
+      expect(opened).toEqual(['http://a']);
+      expect(await breakers.confirmDown('http://a', probe)).toBe(true);
+      expect(probes).toBe(1);
+
+      // The store answers (a 404 for the probed bucket is an answer): the failure was the job's own.
+      answer = 404;
+      expect(breakers.storeDown('http://b', probe)).toBe(false);
+      expect(await breakers.confirmDown('http://b', probe)).toBe(false);
+      expect(breakers.admits('http://b')).toBe(true);
+      // ...and the count started again: four more failures do not open it (the policy's five would).
+      for (let i = 0; i < 4; i++) expect(breakers.storeDown('http://b', probe)).toBe(false);
+      expect(breakers.storeDown('http://b', probe)).toBe(true);
+
+      // A gateway's 503 to the probe is no answer from the store.
+      answer = 503;
+      expect(breakers.storeDown('http://c', probe)).toBe(false);
+      expect(await breakers.confirmDown('http://c', probe)).toBe(true);
+      expect(opened).toEqual(['http://a', 'http://b', 'http://c']);
+    } finally {
+      breakers.close();
+    }
+  });
 });
