@@ -137,7 +137,9 @@ export class EndpointBreakers {
         // The failure that asked was counted by storeDown already: confirmed, it opens the breaker.
         const { state } = onStoreDown(before, this.#now(), this.#options.policy, true);
         this.#states.set(endpoint, state);
-        if (state.status === 'open') this.#opened(endpoint, state, { failures: before.failures }, `${before.failures} store-down failure${before.failures === 1 ? '' : 's'}, and a probe right after ${status === undefined ? 'got no answer' : `got HTTP ${status}`}`);
+        // (The count may have been reset meanwhile by another job's answer: still one failure, the one that asked.)
+        const failures = Math.max(1, before.failures);
+        if (state.status === 'open') this.#opened(endpoint, state, { failures }, `${failures} store-down failure${failures === 1 ? '' : 's'}, and a probe right after ${status === undefined ? 'got no answer' : `got HTTP ${status}`}`);
         return true;
       })().finally(() => this.#confirming.delete(endpoint));
       this.#confirming.set(endpoint, pending);
