@@ -187,7 +187,8 @@ export function createJobProcessor(deps: JobProcessorDeps): JobProcessor {
           // Any S3 answer (404, 412, 500) shows the store is there.
           if (isStoreDownFailure(error)) {
             const breakers = deps.breakers!;
-            if (breakers.storeDown(breaker.endpoint, breaker.probe) || (await breakers.confirmDown(breaker.endpoint, breaker.probe))) throw await defer(job, token, breaker.endpoint, log(), (error as Error).message);
+            const message = (error as Error).message;
+            if (breakers.storeDown(breaker.endpoint, breaker.probe, message) || (await breakers.confirmDown(breaker.endpoint, breaker.probe))) throw await defer(job, token, breaker.endpoint, log(), message);
           } else if (typeof (error as { status?: unknown } | null)?.status === 'number') deps.breakers!.answered(breaker.endpoint);
         }
         throw failure(log(), error, attempt, attempts);

@@ -57,6 +57,8 @@ export class EndpointBreakers {
   #peers = new Map<string, string[]>();
   /** Endpoint → the probe confirming a failure (confirmDown), while one is out. */
   readonly #confirming = new Map<string, Promise<boolean>>();
+  /** Endpoint → the message of the last store-down failure there. */
+  readonly #lastFailure = new Map<string, string>();
   #closed = false;
 
   constructor(options: EndpointBreakersOptions) {
@@ -96,9 +98,14 @@ export class EndpointBreakers {
     this.#peers = peers;
   }
 
-  /** A job's request to `endpoint` failed in a way that says the store is away. Returns whether the breaker is open now. */
-  storeDown(endpoint: string, probe: Probe): boolean {
+  /**
+   * A job's request to `endpoint` failed in a way that says the store is away; `failure` is its
+   * message (it names the request), for the line that says the breaker opened. Returns whether
+   * the breaker is open now.
+   */
+  storeDown(endpoint: string, probe: Probe, failure?: string): boolean {
     this.#probes.set(endpoint, probe);
+    if (failure !== undefined) this.#lastFailure.set(endpoint, failure);
     const before = this.#state(endpoint);
     const peers = this.#peers.get(endpoint) ?? [];
     const { state, change } = onStoreDown(before, this.#now(), this.#options.policy, peers.length > 0);
@@ -148,9 +155,10 @@ export class EndpointBreakers {
   }
 
   #opened(endpoint: string, state: Extract<BreakerState, { status: 'open' }>, fields: { failures: number; peers?: readonly string[] }, why: string): void {
+    const lastFailure = this.#lastFailure.get(endpoint);
     this.#options.logger.warn(
-      { endpoint, failures: fields.failures, peers: fields.peers !== undefined && fields.peers.length > 0 ? fields.peers : undefined, nextProbeMs: state.nextProbeAt - state.openedAt },
-      `S3 endpoint ${endpoint} is unavailable (${why}): circuit breaker open — its jobs wait without using attempts until a probe gets an answer`,
+      { endpoint, failures: fields.failures, peers: fields.peers !== undefined && fields.peers.length > 0 ? fields.peers : undefined, lastFailure, nextProbeMs: state.nextProbeAt - state.openedAt },
+      `S3 endpoint ${endpoint} is unavailable (${why}): circuit breaker open — its jobs wait without using attempts until a probe gets an answer${lastFailure === undefined ? '' : `. Last failure: ${lastFailure}`}`,
     );
     this.#options.onOpen?.(this.#describe(endpoint, state));
     this.#schedule(endpoint);

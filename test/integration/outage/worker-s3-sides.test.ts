@@ -1,11 +1,13 @@
 /**
- * A worker whose S3 endpoint is away — refused, reset, silent — fails the job naming the S3
- * endpoint and the request (never Redis): in the log line of the attempt and in the dead letter.
- * One attempt, so the job is dead-lettered at once (the breaker needs 5 such failures to open).
+ * A worker whose S3 endpoint is away — refused, reset, silent — says so naming the S3 endpoint and
+ * the request (never Redis), and holds the job back rather than fail it: the job allows a single
+ * attempt, and the outage must not spend it. The first failure's probe gets no answer either, so
+ * the circuit breaker opens at once; its log line carries the failure. The job waits in the
+ * delayed set with no attempt made, and no dead letter.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BROKEN_KINDS, brokenPort, type BrokenPort } from '../../support/broken-ports.js';
-import { PROFILE, workerTestEnv, type WorkerTestEnv } from '../workers/helpers.js';
+import { logMessages, PROFILE, workerTestEnv, type WorkerTestEnv } from '../workers/helpers.js';
 
 let env: WorkerTestEnv | undefined;
 let broken: BrokenPort | undefined;
@@ -16,16 +18,33 @@ afterEach(async () => {
 });
 
 describe('worker: S3 away', () => {
-  it.each(BROKEN_KINDS)('S3 %s: the dead letter names the S3 endpoint and the request', { timeout: 30_000 }, async (kind) => {
+  it.each(BROKEN_KINDS)('S3 %s: the breaker opens at the first failure, naming the S3 endpoint and the request; the one-attempt job is held, not dead-lettered', { timeout: 30_000 }, async (kind) => {
     broken = await brokenPort(kind);
     env = await workerTestEnv({ endpoint: broken.http, overrides: { worker: { jobTimeoutMs: 1_000 } } });
-    await env.startWorker();
-    const id = await env.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: 'away-bucket', key: 'a/b.txt', acl: 'private', set: { k: 'v' } }, { attempts: 1 });
-    const { deadLettered } = await env.settle(20_000);
-    const record = deadLettered.get(id);
-    expect(record?.error.code).toBe(kind === 'silent' ? 'S3JOBS_TIMEOUT' : 'S3JOBS_NETWORK');
-    const where = `S3 http://127.0.0.1:${broken.port}: HEAD /away-bucket/a/b.txt`;
-    expect(record?.error.message).toContain(where);
-    expect(record?.error.message).not.toMatch(/redis/i);
+    const e = env;
+    await e.startWorker();
+    const id = await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: 'away-bucket', key: 'a/b.txt', acl: 'private', set: { k: 'v' } }, { attempts: 1 });
+    const endpoint = `http://127.0.0.1:${broken.port}`;
+    const opened = async () => logMessages(e.logs).find((l) => l.endpoint === endpoint && /circuit breaker open/.test(l.msg) && /is unavailable/.test(l.msg));
+    const deadline = Date.now() + 20_000;
+    let line = await opened();
+    while (line === undefined && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      line = await opened();
+    }
+    expect(line, 'the breaker-open log line').toBeDefined();
+    expect(line!.msg).toContain('1 store-down failure, and a probe right after got no answer');
+    const where = `S3 ${endpoint}: HEAD /away-bucket/a/b.txt`;
+    expect(line!.lastFailure).toEqual(expect.stringContaining(where));
+    expect(line!.msg).toContain(`Last failure: ${line!.lastFailure as string}`);
+    expect(line!.msg).not.toMatch(/redis/i);
+    expect(String(line!.lastFailure)).toMatch(kind === 'silent' ? /timed out|deadline|timeout/i : /ECONNREFUSED|ECONNRESET|socket|closed|other side/i);
+
+    // Held: delayed, no attempt made, no dead letter.
+    while ((await e.producer.queue.getJobState(id)) !== 'delayed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await e.producer.queue.getJobState(id)).toBe('delayed');
+    expect((await e.producer.queue.getJob(id))?.attemptsMade).toBe(0);
+    expect(await e.deadLetter(id)).toBeUndefined();
+    e.enqueued.delete(id);
   });
 });
