@@ -45,6 +45,8 @@ function storeAnswered(status: number): boolean {
   return status !== 502 && status !== 503 && status !== 504;
 }
 
+const storeDownFailures = (n: number): string => `${n} store-down failure${n === 1 ? '' : 's'}`;
+
 export class EndpointBreakers {
   readonly #options: EndpointBreakersOptions;
   readonly #now: () => number;
@@ -114,8 +116,8 @@ export class EndpointBreakers {
       const failures = before.status === 'closed' ? before.failures + 1 : 1;
       const why =
         failures < this.#options.policy.failures
-          ? `${failures} store-down failure${failures === 1 ? '' : 's'} here while ${peers.length === 1 ? `worker ${peers[0]!} has its breaker` : `${peers.length} other workers have theirs`} open`
-          : `${failures} store-down failures in a row`;
+          ? `${storeDownFailures(failures)} here while ${peers.length === 1 ? `worker ${peers[0]!} has its breaker` : `${peers.length} other workers have theirs`} open`
+          : `${storeDownFailures(failures)} in a row`;
       this.#opened(endpoint, state, { failures, peers }, why);
     } else if (state.status === 'closed') this.#options.onCounted?.(endpoint);
     return state.status === 'open';
@@ -138,7 +140,7 @@ export class EndpointBreakers {
         const before = this.#state(endpoint);
         if (before.status === 'open') return true;
         if (status !== undefined && storeAnswered(status)) {
-          this.#states.set(endpoint, onAnswer(before).state);
+          this.answered(endpoint);
           return false;
         }
         // The failure that asked was counted by storeDown already: confirmed, it opens the breaker.
@@ -146,7 +148,7 @@ export class EndpointBreakers {
         this.#states.set(endpoint, state);
         // (The count may have been reset meanwhile by another job's answer: still one failure, the one that asked.)
         const failures = Math.max(1, before.failures);
-        if (state.status === 'open') this.#opened(endpoint, state, { failures }, `${failures} store-down failure${failures === 1 ? '' : 's'}, and a probe right after ${status === undefined ? 'got no answer' : `got HTTP ${status}`}`);
+        if (state.status === 'open') this.#opened(endpoint, state, { failures }, `${storeDownFailures(failures)}, and a probe right after ${status === undefined ? 'got no answer' : `got HTTP ${status}`}`);
         return true;
       })().finally(() => this.#confirming.delete(endpoint));
       this.#confirming.set(endpoint, pending);
