@@ -15,6 +15,7 @@ import { bucketClient, cleanupBuckets, freshBucket } from '../../support/buckets
 import { s3Target, uniqueBucketName } from '../../support/s3-env.js';
 import { startS3rver, type S3rverProcess } from '../../support/s3rver-process.js';
 import { workerEnv } from '../../support/worker-process.js';
+import type { WorkerHandle } from '../../../workers/index.js';
 import { PROFILE, workerTestEnv, type WorkerTestEnv } from '../workers/helpers.js';
 
 let env: WorkerTestEnv | undefined;
@@ -38,36 +39,49 @@ async function until<T>(fn: () => Promise<T | undefined> | T | undefined, timeou
   }
 }
 
+/**
+ * The store that goes away: this test's own s3rver, with its own keys (whatever the suite's target
+ * is), its profile, and a bucket of `count` objects on it.
+ */
+async function ownStore(bucketPrefix: string, count: number) {
+  dir = await mkdtemp(join(tmpdir(), 's3jobs-breaker-'));
+  const own = (store = await startS3rver({ directory: dir }));
+  const access = { endpoint: own.endpoint, accessKey: own.accessKey, secretKey: own.secretKey, region: own.region, forcePathStyle: true };
+  const bucket = new S3Bucket({ name: uniqueBucketName(bucketPrefix), ...access });
+  await bucket.putBucket();
+  const keys = Array.from({ length: count }, (_, i) => `k/${String(i).padStart(3, '0')}`);
+  await Promise.all(keys.map((k) => bucket.put(k, `body ${k}`)));
+  await bucket.close();
+  return { endpoint: own.endpoint, port: own.port, profile: { ...access, provider: 's3rver' as const }, bucketName: bucket.name, keys };
+}
+
+/** A worker's /metrics say its breaker for `endpoint` is open. */
+async function breakerOpenIn(handle: WorkerHandle, endpoint: string): Promise<true | undefined> {
+  return (await handle.metrics.registry.metrics()).includes(`s3jobs_s3_breaker_state{endpoint="${endpoint}"} 1`) ? true : undefined;
+}
+
 describe('worker circuit breaker', () => {
   it('store stopped mid-queue: jobs held back without using attempts, other endpoints keep running, all complete once it is back', { timeout: 90_000 }, async () => {
-    dir = await mkdtemp(join(tmpdir(), 's3jobs-breaker-'));
-    store = await startS3rver({ directory: dir });
-    const endpoint = store.endpoint;
+    const { endpoint, port, profile, bucketName, keys } = await ownStore('brk', 40);
     const other = s3Target();
     env = await workerTestEnv({
       endpoint,
       overrides: {
         logLevel: 'info',
-        // The store that goes away is this test's own s3rver, with its own keys (whatever the suite's target is).
-        profiles: { [PROFILE]: { endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true, provider: 's3rver' }, other: { endpoint: other.endpoint, accessKey: other.accessKey, secretKey: other.secretKey, region: other.region, forcePathStyle: true } },
+        profiles: { [PROFILE]: profile, other: { endpoint: other.endpoint, accessKey: other.accessKey, secretKey: other.secretKey, region: other.region, forcePathStyle: true } },
         worker: { concurrency: 8, jobTimeoutMs: 3_000, breakerFailures: 3, breakerMaxProbeMs: 2_000 },
         retry: { attempts: 2, backoffBaseMs: 50, backoffMaxMs: 100 },
       },
     });
     const e = env!;
-    const bucket = new S3Bucket({ name: uniqueBucketName('brk'), endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true });
-    await bucket.putBucket();
-    const keys = Array.from({ length: 40 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
-    await Promise.all(keys.map((k) => bucket.put(k, `body ${k}`)));
-    await bucket.close();
     const elsewhere = await freshBucket('brk-other');
     await Promise.all(keys.slice(0, 10).map((k) => elsewhere.put(k, 'x')));
 
     const handle = await e.startWorker();
-    await store.stop();
-    for (const key of keys) await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: bucket.name, key, acl: 'private', set: { ridden: 'out' } });
+    await store!.stop();
+    for (const key of keys) await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: bucketName, key, acl: 'private', set: { ridden: 'out' } });
     const metricsText = async () => handle.metrics.registry.metrics();
-    await until(async () => ((await metricsText()).includes(`s3jobs_s3_breaker_state{endpoint="${endpoint}"} 1`) ? true : undefined), 20_000, 'the breaker to open');
+    await until(() => breakerOpenIn(handle, endpoint), 20_000, 'the breaker to open');
 
     // s3jobs queue shows it (from the worker's Redis record).
     let stdout = '';
@@ -88,7 +102,7 @@ describe('worker circuit breaker', () => {
     expect(held.failed).toBe(0);
     expect(await e.producer.deadLetters.getJobCounts('waiting')).toEqual({ waiting: 0 });
 
-    store = await startS3rver({ directory: dir, port: store.port });
+    store = await startS3rver({ directory: dir, port });
     const settled = await e.settle(40_000);
     expect(settled.deadLettered.size).toBe(0);
     expect(settled.completed.size).toBe(50);
@@ -97,7 +111,7 @@ describe('worker circuit breaker', () => {
     // outage were put back like the rest, and no attempt was spent on it.
     const attempts = [...settled.completed.values()].map((c) => c.attemptsMade);
     expect(attempts.filter((n) => n > 1)).toEqual([]);
-    const check = bucketClient(bucket.name, { endpoint, accessKey: store.accessKey, secretKey: store.secretKey });
+    const check = bucketClient(bucketName, { endpoint, accessKey: store.accessKey, secretKey: store.secretKey });
     expect((await check.head(keys[39]!)).metadata.ridden).toBe('out');
     await check.close();
 
@@ -109,7 +123,7 @@ describe('worker circuit breaker', () => {
     expect(lines.some((l) => l.endpoint === endpoint && /circuit breaker open/.test(l.msg ?? ''))).toBe(true);
     expect(lines.some((l) => l.endpoint === endpoint && /circuit breaker closed/.test(l.msg ?? ''))).toBe(true);
     // The attempts that failed name the S3 endpoint and the request, not Redis.
-    expect(lines.some((l) => (l.msg ?? '').includes(`S3 ${endpoint}: HEAD /${bucket.name}/k/`))).toBe(true);
+    expect(lines.some((l) => (l.msg ?? '').includes(`S3 ${endpoint}: HEAD /${bucketName}/k/`))).toBe(true);
     // The record is gone once the breaker closed.
     stdout = '';
     await runProducerCommand('queue', [], io);
@@ -117,36 +131,28 @@ describe('worker circuit breaker', () => {
   });
 
   it("two workers: the second opens its breaker at its first failure because the first worker's is open — no attempts spent confirming the outage", { timeout: 90_000 }, async () => {
-    dir = await mkdtemp(join(tmpdir(), 's3jobs-breaker-'));
-    store = await startS3rver({ directory: dir });
-    const endpoint = store.endpoint;
+    const { endpoint, port, profile, bucketName, keys } = await ownStore('brk2', 30);
     const failures = 4;
     env = await workerTestEnv({
       endpoint,
       overrides: {
         logLevel: 'info',
-        profiles: { [PROFILE]: { endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true, provider: 's3rver' } },
+        profiles: { [PROFILE]: profile },
         worker: { concurrency: 4, jobTimeoutMs: 3_000, breakerFailures: failures, breakerMaxProbeMs: 2_000 },
         // Enough attempts that nothing is dead-lettered whatever happens: what is counted is attempts spent.
         retry: { attempts: 20, backoffBaseMs: 50, backoffMaxMs: 100 },
       },
     });
     const e = env!;
-    const bucket = new S3Bucket({ name: uniqueBucketName('brk2'), endpoint, accessKey: store.accessKey, secretKey: store.secretKey, region: store.region, forcePathStyle: true });
-    await bucket.putBucket();
-    const keys = Array.from({ length: 30 }, (_, i) => `k/${String(i).padStart(3, '0')}`);
-    await Promise.all(keys.map((k) => bucket.put(k, `body ${k}`)));
-    await bucket.close();
 
     const first = await e.startWorker();
-    await store.stop();
-    for (const key of keys) await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: bucket.name, key, acl: 'private', set: { ridden: 'out' } });
-    const opened = (m: string) => m.includes(`s3jobs_s3_breaker_state{endpoint="${endpoint}"} 1`);
-    await until(async () => (opened(await first.metrics.registry.metrics()) ? true : undefined), 20_000, "the first worker's breaker to open");
+    await store!.stop();
+    for (const key of keys) await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: bucketName, key, acl: 'private', set: { ridden: 'out' } });
+    await until(() => breakerOpenIn(first, endpoint), 20_000, "the first worker's breaker to open");
 
     // The second worker starts while the first one's breaker is open, and meets the outage when the held-back jobs come up.
     const second = await e.startWorker();
-    await until(async () => (opened(await second.metrics.registry.metrics()) ? true : undefined), 20_000, "the second worker's breaker to open");
+    await until(() => breakerOpenIn(second, endpoint), 20_000, "the second worker's breaker to open");
     const lines = e.logs.map((l) => JSON.parse(l) as { msg?: string; endpoint?: string; worker?: string; failures?: number; peers?: string[] });
     const opens = lines.filter((l) => l.endpoint === endpoint && /is unavailable \(.*\): circuit breaker open/.test(l.msg ?? ''));
     expect(opens).toHaveLength(2);
@@ -156,7 +162,7 @@ describe('worker circuit breaker', () => {
     expect(opens[1]!.worker).not.toBe(opens[0]!.worker);
     expect(opens[1]!.msg).toContain(`1 store-down failure here while worker ${opens[0]!.worker} has its breaker open`);
 
-    store = await startS3rver({ directory: dir, port: store.port });
+    store = await startS3rver({ directory: dir, port });
     const settled = await e.settle(40_000);
     expect(settled.deadLettered.size).toBe(0);
     expect(settled.completed.size).toBe(keys.length);

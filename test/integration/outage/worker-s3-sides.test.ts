@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { BROKEN_KINDS, brokenPort, type BrokenPort } from '../../support/broken-ports.js';
+import { until } from '../migrate/helpers.js';
 import { logMessages, PROFILE, workerTestEnv, type WorkerTestEnv } from '../workers/helpers.js';
 
 let env: WorkerTestEnv | undefined;
@@ -25,23 +26,16 @@ describe('worker: S3 away', () => {
     await e.startWorker();
     const id = await e.add({ kind: 'metadata-rewrite', profile: PROFILE, bucket: 'away-bucket', key: 'a/b.txt', acl: 'private', set: { k: 'v' } }, { attempts: 1 });
     const endpoint = `http://127.0.0.1:${broken.port}`;
-    const opened = async () => logMessages(e.logs).find((l) => l.endpoint === endpoint && /circuit breaker open/.test(l.msg) && /is unavailable/.test(l.msg));
-    const deadline = Date.now() + 20_000;
-    let line = await opened();
-    while (line === undefined && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-      line = await opened();
-    }
-    expect(line, 'the breaker-open log line').toBeDefined();
-    expect(line!.msg).toContain('1 store-down failure, and a probe right after got no answer');
+    const line = await until(async () => logMessages(e.logs).find((l) => l.endpoint === endpoint && /circuit breaker open/.test(l.msg) && /is unavailable/.test(l.msg)), 20_000, 'the breaker-open log line');
+    expect(line.msg).toContain('1 store-down failure, and a probe right after got no answer');
     const where = `S3 ${endpoint}: HEAD /away-bucket/a/b.txt`;
-    expect(line!.lastFailure).toEqual(expect.stringContaining(where));
-    expect(line!.msg).toContain(`Last failure: ${line!.lastFailure as string}`);
-    expect(line!.msg).not.toMatch(/redis/i);
-    expect(String(line!.lastFailure)).toMatch(kind === 'silent' ? /timed out|deadline|timeout/i : /ECONNREFUSED|ECONNRESET|socket|closed|other side/i);
+    expect(line.lastFailure).toEqual(expect.stringContaining(where));
+    expect(line.msg).toContain(`Last failure: ${line.lastFailure as string}`);
+    expect(line.msg).not.toMatch(/redis/i);
+    expect(String(line.lastFailure)).toMatch(kind === 'silent' ? /timed out|deadline|timeout/i : /ECONNREFUSED|ECONNRESET|socket|closed|other side/i);
 
     // Held: delayed, no attempt made, no dead letter.
-    while ((await e.producer.queue.getJobState(id)) !== 'delayed' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(async () => ((await e.producer.queue.getJobState(id)) === 'delayed' ? true : undefined), 20_000, 'the job to be put back in delayed');
     expect(await e.producer.queue.getJobState(id)).toBe('delayed');
     expect((await e.producer.queue.getJob(id))?.attemptsMade).toBe(0);
     expect(await e.deadLetter(id)).toBeUndefined();
